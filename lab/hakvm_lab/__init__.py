@@ -1,0 +1,1 @@
+"""hakvm-lab: real Debian nodes (VMs or systemd-nspawn containers) on one machine."""
