@@ -62,7 +62,7 @@ def cmd_up(args):
     image_seconds = time.monotonic() - started
     nodes.ensure_key()
     if topo["backend"] == "vm":
-        vm.ensure_libvirtd()
+        vm.ensure_libvirtd(vm.accelerator(img))
     if not state:
         net.check_free(topo)
         state = {"topology": topo, "image": str(img), "nodes": {}}

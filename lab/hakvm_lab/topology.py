@@ -49,7 +49,7 @@ def normalize(data, backend=None, release=None):
         topo["networks"][net] = _network(net, data.get("networks", {}).get(net, {}), name)
     seen = set()
     for raw in data.get("nodes", []):
-        node = dict(NODE_DEFAULTS, **raw)
+        node = dict(NODE_DEFAULTS, **{k: v for k, v in raw.items() if k in NODE_DEFAULTS or k in ("name", "lan")})
         nname = node.get("name", "")
         if not NAME_RE.match(str(nname)):
             raise LabError(f"node {nname!r}: names are 1-15 lower-case letters, digits or '-'")

@@ -13,10 +13,11 @@ ENV = {"VIRTUALBMC_CONFIG": str(CONFIG)}
 
 
 def password():
+    """The lab's IPMI password (ipmitool takes at most 20 bytes)."""
     if not PASSWORD_FILE.exists():
         LAB_ROOT.mkdir(parents=True, exist_ok=True)
         PASSWORD_FILE.touch(mode=0o600)
-        PASSWORD_FILE.write_text(secrets.token_urlsafe(12) + "\n")
+        PASSWORD_FILE.write_text(secrets.token_hex(8) + "\n")
     return PASSWORD_FILE.read_text().strip()
 
 
@@ -46,7 +47,7 @@ def add(domain, address, port):
     ensure_daemon()
     if domain not in _vbmc("list", "-f", "value", "-c", "Domain name").stdout.split():
         _vbmc("add", domain, "--address", address, "--port", str(port), "--username", USER,
-              "--password", password(), "--libvirt-uri", "qemu:///system")
+              f"--password={password()}", "--libvirt-uri", "qemu:///system")
     _vbmc("start", domain, check=False)
 
 

@@ -32,7 +32,7 @@ def _systemd_is_init():
     return Path("/run/systemd/system").is_dir()
 
 
-def ensure_libvirtd():
+def ensure_libvirtd(accel):
     if _virsh("version", check=False).returncode == 0:
         return
     if _systemd_is_init():
@@ -41,8 +41,15 @@ def ensure_libvirtd():
         if "hakvm-lab" not in QEMU_CONF.read_text():
             with QEMU_CONF.open("a") as conf:
                 conf.write(NO_SYSTEMD_QEMU_CONF)
-        run(["virtlogd", "-d"])
-        run(["libvirtd", "-d"])
+        if run(["pgrep", "-x", "virtlogd"], check=False).returncode != 0:
+            run(["virtlogd", "-d"])
+        if accel == "kvm" or not Path("/dev/kvm").exists():
+            run(["libvirtd", "-d"])
+        else:
+            # Where /dev/kvm exists but cannot run guests, libvirt re-probes QEMU on every call (about
+            # a minute each): hide /dev/kvm from the libvirtd we start so it settles on TCG.
+            run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                 "mount --bind /dev/null /dev/kvm && exec libvirtd -d"])
         STARTED_LIBVIRTD.parent.mkdir(parents=True, exist_ok=True)
         STARTED_LIBVIRTD.write_text("libvirtd and virtlogd were started by hakvm-lab\n")
     if not wait_until(lambda: _virsh("version", check=False).returncode == 0, 30):
@@ -131,8 +138,6 @@ def up(topo, node, image, workdir, record):
     name = domain_name(topo, node)
     record["domain"] = name
     state = _virsh("domstate", name, check=False)
-    if state.returncode == 0 and "running" in state.stdout:
-        return
     if state.returncode != 0:
         root = workdir / "root.img"
         if not root.exists():
@@ -147,11 +152,12 @@ def up(topo, node, image, workdir, record):
         xml = workdir / "domain.xml"
         xml.write_text(_domain_xml(topo, node, workdir, image, accelerator(image)))
         _virsh("define", xml)
-    _virsh("start", name)
+    if "running" not in state.stdout:
+        _virsh("start", name)
+        log(f"{node['name']}: VM {name} started")
     if node.get("ipmi_port"):
         vbmc.add(name, topo["networks"]["lan"]["controller"], node["ipmi_port"])
         record["ipmi"] = {"address": topo["networks"]["lan"]["controller"], "port": node["ipmi_port"]}
-    log(f"{node['name']}: VM {name} started")
 
 
 def running(record):
