@@ -15,7 +15,7 @@ from hakvm_lab.util import LabError, run, venv_bin
 LAB_RANGE = ipaddress.ip_network("198.18.0.0/15")
 BACKENDS = ("vm", "nspawn")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,14}$")
-NODE_DEFAULTS = {"memory_mb": 1024, "cpus": 1, "disks": [], "backplane": None, "ipmi_port": None}
+NODE_DEFAULTS = {"lan": None, "backplane": None, "memory_mb": 1024, "cpus": 1, "disks": [], "ipmi_port": None}
 
 
 def _network(name, spec, lab):
@@ -49,13 +49,15 @@ def normalize(data, backend=None, release=None):
         topo["networks"][net] = _network(net, data.get("networks", {}).get(net, {}), name)
     seen = set()
     for raw in data.get("nodes", []):
-        node = dict(NODE_DEFAULTS, **{k: v for k, v in raw.items() if k in NODE_DEFAULTS or k in ("name", "lan")})
+        node = dict(NODE_DEFAULTS, **{k: v for k, v in raw.items() if k in NODE_DEFAULTS or k == "name"})
         nname = node.get("name", "")
         if not NAME_RE.match(str(nname)):
             raise LabError(f"node {nname!r}: names are 1-15 lower-case letters, digits or '-'")
         if nname in seen:
             raise LabError(f"node {nname}: defined twice")
         seen.add(nname)
+        if node["lan"] is None:
+            raise LabError(f"node {nname}: needs a lan address")
         for net in ("lan", "backplane"):
             if node[net] is None:
                 continue
@@ -66,8 +68,6 @@ def normalize(data, backend=None, release=None):
                 raise LabError(f"node {nname}: {net} address {node[net]!r} is not an IP address") from exc
             if addr not in cidr or str(addr) == topo["networks"][net]["controller"]:
                 raise LabError(f"node {nname}: {net} address {addr} is not a free host address of {cidr}")
-        if node["lan"] is None:
-            raise LabError(f"node {nname}: needs a lan address")
         topo["nodes"].append(node)
     if not topo["nodes"]:
         raise LabError("the topology has no nodes")

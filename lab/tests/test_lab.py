@@ -1,0 +1,64 @@
+"""Unit tests of the lab's pure parts: topology checks, the image recipe, node identity."""
+import pytest
+
+from hakvm_lab import image, nodes, topology
+from hakvm_lab.util import LabError
+
+
+def topo(**over):
+    data = {
+        "name": "t1",
+        "networks": {"lan": {"cidr": "198.18.8.0/24"}, "backplane": {"cidr": "198.18.9.0/24"}},
+        "nodes": [{"name": "hv1", "lan": "198.18.8.11", "backplane": "198.18.9.11", "disks": ["1G"]},
+                  {"name": "arb", "lan": "198.18.8.13", "groups": ["arbitrator"]}],
+    }
+    data.update(over)
+    return data
+
+
+def test_normalize_fills_defaults_and_names_bridges():
+    t = topology.normalize(topo(), backend="nspawn", release="bookworm")
+    assert t["backend"] == "nspawn" and t["release"] == "bookworm"
+    assert t["networks"]["lan"] == {"cidr": "198.18.8.0/24", "bridge": "hk-t1-la", "controller": "198.18.8.1"}
+    arb = t["nodes"][1]
+    assert arb["backplane"] is None and arb["memory_mb"] == 1024 and "groups" not in arb
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"name": "Bad_Name"}, "lab name"),
+    ({"networks": {"lan": {"cidr": "10.0.0.0/24"}, "backplane": {"cidr": "198.18.9.0/24"}}}, "outside the lab range"),
+    ({"nodes": [{"name": "hv1", "lan": "198.18.8.1"}]}, "not a free host address"),
+    ({"nodes": [{"name": "hv1", "lan": "198.18.7.5"}]}, "not a free host address"),
+    ({"nodes": [{"name": "hv1", "lan": "198.18.8.5"}, {"name": "hv1", "lan": "198.18.8.6"}]}, "defined twice"),
+    ({"nodes": [{"name": "a", "lan": "198.18.8.5"}, {"name": "b", "lan": "198.18.8.5"}]}, "share an address"),
+    ({"nodes": [{"name": "hv1"}]}, "needs a lan address"),
+    ({"nodes": []}, "no nodes"),
+])
+def test_normalize_rejects_bad_input_naming_the_culprit(change, message):
+    with pytest.raises(LabError, match=message):
+        topology.normalize(topo(**change))
+
+
+def test_backend_is_checked():
+    with pytest.raises(LabError, match="backend 'xen'"):
+        topology.normalize(topo(), backend="xen")
+
+
+def test_recipe_bakes_in_the_role_packages_and_hash_follows_content():
+    trixie = image.recipe("trixie")
+    assert "chrony" in trixie["packages"] and "linux-image-amd64" in trixie["packages"]
+    assert trixie["packages"] == sorted(set(trixie["packages"]))
+    assert image.recipe_hash(trixie) == image.recipe_hash(image.recipe("trixie"))
+    assert image.recipe_hash(trixie) != image.recipe_hash(image.recipe("bookworm"))
+    with pytest.raises(LabError, match="unknown release"):
+        image.recipe("sid")
+
+
+def test_node_nics_follow_the_networks_a_node_is_on():
+    t = topology.normalize(topo())
+    hv1, arb = t["nodes"]
+    assert [(n, i, b) for n, i, b, _ in nodes.node_nics(t, hv1)] == [
+        ("lan", "eth0", "hk-t1-la"), ("backplane", "eth1", "hk-t1-ba")]
+    assert [n for n, *_ in nodes.node_nics(t, arb)] == ["lan"]
+    assert nodes.mac("t1", "hv1", "lan") == nodes.mac("t1", "hv1", "lan") != nodes.mac("t1", "hv2", "lan")
+    assert nodes.mac("t1", "hv1", "lan").startswith("52:54:00:")

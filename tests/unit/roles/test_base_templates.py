@@ -1,0 +1,78 @@
+"""The base role's firewall and /etc/hosts templates, rendered by Ansible's own templating engine."""
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+ROLE = Path(__file__).resolve().parents[3] / "roles" / "base"
+HOSTVARS = {
+    "hv1": {"ansible_host": "198.51.100.11", "base_backplane_address": "192.0.2.11"},
+    "hv2": {"ansible_host": "198.51.100.12", "base_backplane_address": "192.0.2.12"},
+    "arb": {"ansible_host": "198.51.100.13"},
+}
+GROUPS = {"hakvm_cluster": ["hv1", "hv2", "arb"], "kvm_hosts": ["hv1", "hv2"], "arbitrator": ["arb"]}
+
+
+def render(template, host, **extra):
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    variables = dict(defaults, **HOSTVARS[host])
+    variables.update(
+        inventory_hostname=host, groups=GROUPS, hostvars=HOSTVARS, ansible_managed="managed",
+        base_lan_address=HOSTVARS[host]["ansible_host"],
+        __base_is_kvm_host=host in GROUPS["kvm_hosts"], __base_is_arbitrator=host in GROUPS["arbitrator"],
+    )
+    variables.update(extra)
+    text = (ROLE / "templates" / template).read_text()
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text))
+
+
+def hosts_entries(text):
+    return {line.split()[-1]: line.split()[0] for line in text.splitlines()
+            if line and not line.startswith(("#", "127.", "::1", "ff02"))}
+
+
+def test_hosts_use_the_backplane_between_kvm_hosts_and_the_lan_for_the_arbitrator():
+    assert hosts_entries(render("hosts.j2", "hv1")) == {
+        "hv1": "192.0.2.11", "hv2": "192.0.2.12", "arb": "198.51.100.13"}
+    assert hosts_entries(render("hosts.j2", "arb")) == {
+        "hv1": "198.51.100.11", "hv2": "198.51.100.12", "arb": "198.51.100.13"}
+
+
+def test_hosts_with_domain_and_extra_entries():
+    text = render("hosts.j2", "hv1", base_domain="example.net",
+                  base_etc_hosts_extra=[{"address": "198.51.100.50", "names": ["backup", "bk"]}])
+    assert "192.0.2.12\thv2.example.net hv2" in text
+    assert "198.51.100.50\tbackup bk" in text
+
+
+def test_kvm_host_opens_cluster_ports_to_peers_only():
+    text = render("hakvm.nft.j2", "hv1")
+    assert "policy drop;" in text
+    assert "elements = { 192.0.2.12 }" in text                      # backplane peers: hv2 only
+    assert "elements = { 198.51.100.12, 198.51.100.13 }" in text    # LAN peers
+    assert 'iifname "eth1" ip saddr @backplane_peers tcp dport { 7788-7899 } accept' in text
+    assert 'iifname "eth1" ip saddr @backplane_peers udp dport { 5405-5406 } accept' in text
+    assert "5403" not in text
+
+
+def test_arbitrator_opens_qnetd_to_the_kvm_hosts_only():
+    text = render("hakvm.nft.j2", "arb")
+    assert "ip saddr { 198.51.100.11, 198.51.100.12 } tcp dport 5403 accept" in text
+    assert "7788" not in text and "backplane_peers" not in text
+
+
+@pytest.mark.parametrize("sources, rule", [
+    ([], 'tcp dport 22 accept comment "ssh"'),
+    (["203.0.113.0/24"], 'ip saddr @ssh_sources tcp dport 22 accept comment "ssh"'),
+])
+def test_ssh_sources(sources, rule):
+    text = render("hakvm.nft.j2", "hv2", base_firewall_ssh_sources=sources)
+    assert rule in text
+
+
+def test_table_replaces_itself_without_flushing_other_tables():
+    text = render("hakvm.nft.j2", "hv1")
+    assert text.index("table inet hakvm\n") < text.index("delete table inet hakvm") < text.index("table inet hakvm {")
+    assert "flush ruleset" not in text
