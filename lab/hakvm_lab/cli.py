@@ -3,6 +3,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -231,5 +232,11 @@ def main(argv=None):
     try:
         return args.func(args)
     except LabError as exc:
+        print(f"hakvm-lab: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as exc:
+        print(f"hakvm-lab: {' '.join(map(str, exc.cmd))} did not finish within {exc.timeout} s", file=sys.stderr)
+        return 1
+    except OSError as exc:
         print(f"hakvm-lab: {exc}", file=sys.stderr)
         return 1
