@@ -97,6 +97,7 @@ def cmd_up(args):
         "nodes": [{"name": n["name"], "address": n["lan"], "backplane": n["backplane"],
                    "ipmi": state["nodes"][n["name"]].get("ipmi")} for n in topo["nodes"]],
     }
+    write_json(workdir / "up.json", summary)
     log(f"lab {topo['name']} up ({topo['backend']}, {topo['release']}): image {summary['image_seconds']} s, "
         f"boot to SSH {summary['boot_seconds']} s, total {summary['total_seconds']} s")
     print(json.dumps(summary, indent=2) if args.json else "\n".join(
