@@ -8,8 +8,8 @@ from hakvm_lab.util import LabError, log, pid_alive, require_tools, spawn, stop_
 
 def _veths(topo, node):
     idx = [n["name"] for n in topo["nodes"]].index(node["name"])
-    return [(ifname, f"hk{topo['name'][:6]}{idx}{network[0]}", bridge, mac)
-            for network, ifname, bridge, mac in nodes.node_nics(topo, node)]
+    return [(ifname, f"hk{topo['name'][:6]}{idx}{network[0]}", bridge)
+            for network, ifname, bridge, _ in nodes.node_nics(topo, node)]
 
 
 def check(_topo):
@@ -24,15 +24,15 @@ def up(topo, node, image, workdir, record):
     if not rootfs.exists():
         nodes.prepare_rootfs(image, rootfs, topo, node, "nspawn")
     veths = _veths(topo, node)
-    record.update(rootfs=str(rootfs), veths=[host for _, host, _, _ in veths])
+    record.update(rootfs=str(rootfs), veths=[host for _, host, _ in veths])
     # nspawn makes the network namespace itself (so the container's /sys shows its own interfaces);
     # the host ends of its veth pairs are put on the lab bridges once they appear.
     argv = ["systemd-nspawn", "--quiet", "--boot", f"--directory={rootfs}", f"--machine={topo['name']}-{node['name']}",
             f"--hostname={node['name']}", "--private-network", "--register=no", "--keep-unit",
             "--console=read-only", "--resolv-conf=off", "--timezone=off", "--link-journal=no",
-            *[f"--network-veth-extra={host}:{inner}" for inner, host, _, _ in veths]]
+            *[f"--network-veth-extra={host}:{inner}" for inner, host, _ in veths]]
     record["pid"] = spawn(argv, Path(workdir) / "console.log", env={"SYSTEMD_NSPAWN_TMPFS_TMP": "0"})
-    for _, host, bridge, _ in veths:
+    for _, host, bridge in veths:
         if not wait_until(lambda h=host: net.link_exists(h), 30, 0.2):
             raise LabError(f"{node['name']}: veth {host} did not appear; see {workdir}/console.log")
         net.attach(host, bridge)

@@ -70,9 +70,5 @@ def power_status(address, port):
     return (out.stdout or out.stderr).strip()
 
 
-def known_domains():
-    return [p.name for p in (HOME / "domains").glob("*")] if (HOME / "domains").exists() else []
-
-
 def is_configured():
     return Path(CONFIG).exists()
