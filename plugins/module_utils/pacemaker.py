@@ -1,0 +1,645 @@
+# -*- coding: utf-8 -*-
+# Copyright: hakvm.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Pacemaker CIB planning for hakvm.cluster.
+
+The CIB is plain XML. This file turns declared objects into CIB elements, compares them with the
+live configuration semantically (ids of nested elements, nvpair order and interval spelling do not
+count) and builds the new configuration. It has no Ansible imports so that it can be tested alone;
+PacemakerCli at the bottom runs the pacemaker tools for a module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+import re
+import shlex
+import tempfile
+import xml.etree.ElementTree as ET
+
+ID_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]*$')
+SCORE_RE = re.compile(r'^([-+]?)(inf|infinity|\d+)$', re.IGNORECASE)
+INTERVAL_RE = re.compile(r'^\s*(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$')
+INTERVAL_MS = {None: 1000, 's': 1000, 'sec': 1000, 'ms': 1, 'msec': 1, 'us': 0.001, 'usec': 0.001,
+               'm': 60000, 'min': 60000, 'h': 3600000, 'hr': 3600000}
+ROLE_ALIASES = {'master': 'Promoted', 'promoted': 'Promoted', 'slave': 'Unpromoted',
+                'unpromoted': 'Unpromoted', 'started': 'Started', 'stopped': 'Stopped'}
+ACTIONS = ('start', 'stop', 'promote', 'demote')
+RESOURCE_TAGS = ('primitive', 'group', 'clone', 'master', 'bundle')
+CONSTRAINT_TAGS = ('rsc_location', 'rsc_colocation', 'rsc_order', 'rsc_ticket')
+NVSET_TAGS = ('instance_attributes', 'meta_attributes', 'utilization', 'cluster_property_set')
+RULE_OPS = ('lt', 'gt', 'lte', 'gte', 'eq', 'ne')
+RULE_TYPES = ('string', 'integer', 'number', 'version')
+# Operators set these with crm resource stop/unmanage; a re-run keeps them unless they are declared.
+OPERATOR_META = ('target-role', 'is-managed')
+# Sections of <configuration>, in the order pacemaker writes them.
+SECTIONS = ('crm_config', 'nodes', 'resources', 'constraints', 'fencing-topology', 'op_defaults',
+            'rsc_defaults')
+DEFAULT_SETS = {'properties': ('crm_config', 'cluster_property_set', 'cib-bootstrap-options'),
+                'rsc_defaults': ('rsc_defaults', 'meta_attributes', 'rsc-options'),
+                'op_defaults': ('op_defaults', 'meta_attributes', 'op-options')}
+
+
+class CibError(Exception):
+    """Bad input or a configuration pacemaker would refuse; the message names the object."""
+
+
+def text(value):
+    """An attribute value as pacemaker writes it (YAML booleans become true/false)."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def check_id(kind, value):
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise CibError('%s %r: invalid id (a letter or _ first, then letters, digits, _ . -)' % (kind, value))
+    return value
+
+
+def score(owner, value):
+    match = SCORE_RE.match(text(value).strip())
+    if not match:
+        raise CibError('%s: invalid score %r (an integer, INFINITY or -INFINITY)' % (owner, value))
+    sign, number = match.groups()
+    if number.isdigit():
+        return str(int(sign + number))
+    return '-INFINITY' if sign == '-' else 'INFINITY'
+
+
+def role(owner, value):
+    if value is None:
+        return None
+    try:
+        return ROLE_ALIASES[text(value).lower()]
+    except KeyError:
+        raise CibError('%s: invalid role %r (Started, Stopped, Promoted or Unpromoted)' % (owner, value))
+
+
+def interval_ms(value):
+    """Milliseconds for pacemaker's interval spellings, or the text itself when it is not one."""
+    match = INTERVAL_RE.match(value or '0')
+    if not match:
+        return value
+    return str(int(int(match.group(1)) * INTERVAL_MS[match.group(2)]))
+
+
+def nvset(tag, set_id, values):
+    """An instance_attributes / meta_attributes / utilization element, or None when empty."""
+    if not values:
+        return None
+    element = ET.Element(tag, id=set_id)
+    for name in sorted(values):
+        ET.SubElement(element, 'nvpair', id='%s-%s' % (set_id, re.sub(r'[^A-Za-z0-9_.-]', '_', name)),
+                      name=name, value=text(values[name]))
+    return element
+
+
+def nvpairs(element):
+    return dict((nv.get('name'), nv.get('value')) for nv in element.iter('nvpair')) if element is not None else {}
+
+
+def append(parent, child):
+    if child is not None:
+        parent.append(child)
+
+
+# ---- declared objects -> elements -------------------------------------------------------------
+
+def primitive(spec):
+    rid = check_id('primitive', spec['id'])
+    owner = 'primitive %s' % rid
+    parts = (spec.get('agent') or '').split(':')
+    if parts[0] == 'ocf' and len(parts) == 3 and all(parts):
+        attrs = {'class': 'ocf', 'provider': parts[1], 'type': parts[2]}
+    elif parts[0] in ('stonith', 'systemd', 'lsb', 'service') and len(parts) == 2 and parts[1]:
+        attrs = {'class': parts[0], 'type': parts[1]}
+    else:
+        raise CibError('%s: invalid agent %r (ocf:PROVIDER:TYPE, stonith:TYPE, systemd:UNIT, lsb:NAME)'
+                       % (owner, spec.get('agent')))
+    element = ET.Element('primitive', id=rid, **attrs)
+    append(element, nvset('instance_attributes', rid + '-instance_attributes', spec.get('params')))
+    append(element, nvset('meta_attributes', rid + '-meta_attributes', spec.get('meta')))
+    append(element, nvset('utilization', rid + '-utilization', spec.get('utilization')))
+    ops = spec.get('operations') or []
+    if ops:
+        operations = ET.SubElement(element, 'operations')
+        seen = set()
+        for op in ops:
+            op = dict(op)
+            name = op.pop('name', None)
+            if not name:
+                raise CibError('%s: every operation needs a name' % owner)
+            interval = text(op.pop('interval', None) or '0s')
+            if interval_ms(interval) == interval:
+                raise CibError('%s: operation %s has an invalid interval %r' % (owner, name, interval))
+            key = (name, interval_ms(interval))
+            if key in seen:
+                raise CibError('%s: operation %s with interval %s is declared twice' % (owner, name, interval))
+            seen.add(key)
+            attrs = {'id': '%s-%s-%s' % (rid, name, interval), 'name': name, 'interval': interval}
+            for key, value in op.items():
+                if value is not None:
+                    attrs[key.replace('_', '-')] = role(owner, value) if key == 'role' else text(value)
+            ET.SubElement(operations, 'op', attrs)
+    return element
+
+
+def container(tag, spec, members):
+    rid = check_id(tag, spec['id'])
+    element = ET.Element(tag, id=rid)
+    meta = dict(spec.get('meta') or {})
+    if tag == 'clone' and spec.get('promotable'):
+        meta['promotable'] = True
+    append(element, nvset('meta_attributes', rid + '-meta_attributes', meta))
+    return element, [check_id('%s %s member' % (tag, rid), m) for m in members]
+
+
+def rule(owner, spec, index):
+    """A <rule> from crmsh's expression syntax: 'not_defined pingd or pingd lte 0'."""
+    rule_id = '%s-rule%s' % (owner.split()[-1], '' if index == 0 else '-%d' % index)
+    expression = spec.get('expression') or ''
+    try:
+        words = shlex.split(expression)
+    except ValueError as exc:
+        raise CibError('%s: rule %r: %s' % (owner, expression, exc))
+    attrs = {'id': rule_id, 'score': score(owner, spec.get('score', '-INFINITY'))}
+    if spec.get('role'):
+        attrs['role'] = role(owner, spec['role'])
+    element = ET.Element('rule', attrs)
+    terms, current = [], []
+    for word in words:
+        if word not in ('and', 'or'):
+            current.append(word)
+        elif current:
+            terms.append(current)
+            current = []
+        else:
+            raise CibError('%s: rule %r has an operator without a condition before it' % (owner, expression))
+    if not current:
+        raise CibError('%s: rule %r is empty or ends with an operator' % (owner, expression))
+    terms.append(current)
+    joins = set(w for w in words if w in ('and', 'or'))
+    if len(joins) > 1:
+        raise CibError('%s: rule %r mixes "and" and "or"; declare one rule per operator' % (owner, expression))
+    operator = joins.pop() if joins else 'and'
+    element.set('boolean-op', operator)
+    for number, term in enumerate(terms):
+        expr_id = '%s-expression%s' % (rule_id, '' if number == 0 else '-%d' % number)
+        if len(term) == 2 and term[0] in ('defined', 'not_defined'):
+            ET.SubElement(element, 'expression', id=expr_id, attribute=term[1], operation=term[0])
+        elif len(term) == 3 and term[1] in RULE_OPS:
+            kind, _sep, value = term[2].rpartition(':')
+            attrs = {'id': expr_id, 'attribute': term[0], 'operation': term[1], 'value': value if kind in RULE_TYPES else term[2]}
+            if kind in RULE_TYPES:
+                attrs['type'] = kind
+            ET.SubElement(element, 'expression', attrs)
+        else:
+            raise CibError('%s: rule %r: cannot read %r (expected "defined ATTR", "not_defined ATTR" or '
+                           '"ATTR lt|gt|lte|gte|eq|ne [string:|integer:|number:|version:]VALUE")'
+                           % (owner, expression, ' '.join(term)))
+    return element
+
+
+def location(spec):
+    cid = check_id('location', spec['id'])
+    owner = 'location %s' % cid
+    attrs = {'id': cid, 'rsc': check_id(owner + ' resource', spec.get('resource'))}
+    if spec.get('resource_discovery'):
+        attrs['resource-discovery'] = spec['resource_discovery']
+    rules = spec.get('rules') or []
+    if bool(rules) == bool(spec.get('node')):
+        raise CibError('%s: give either node (with score) or rules' % owner)
+    if spec.get('node'):
+        attrs['node'] = spec['node']
+        attrs['score'] = score(owner, spec.get('score', 'INFINITY'))
+        if spec.get('role'):
+            attrs['role'] = role(owner, spec['role'])
+    element = ET.Element('rsc_location', attrs)
+    for index, item in enumerate(rules):
+        element.append(rule(owner, item, index))
+    return element
+
+
+def colocation(spec):
+    cid = check_id('colocation', spec['id'])
+    owner = 'colocation %s' % cid
+    attrs = {'id': cid, 'score': score(owner, spec.get('score', 'INFINITY')),
+             'rsc': check_id(owner + ' resource', spec.get('resource')),
+             'with-rsc': check_id(owner + ' with', spec.get('with'))}
+    if spec.get('resource_role'):
+        attrs['rsc-role'] = role(owner, spec['resource_role'])
+    if spec.get('with_role'):
+        attrs['with-rsc-role'] = role(owner, spec['with_role'])
+    return ET.Element('rsc_colocation', attrs)
+
+
+def order(spec):
+    cid = check_id('order', spec['id'])
+    owner = 'order %s' % cid
+    attrs = {'id': cid, 'first': check_id(owner + ' first', spec.get('first')),
+             'then': check_id(owner + ' then', spec.get('then'))}
+    for key in ('first_action', 'then_action'):
+        action = spec.get(key) or 'start'
+        if action not in ACTIONS:
+            raise CibError('%s: invalid %s %r (one of %s)' % (owner, key, action, ', '.join(ACTIONS)))
+        attrs[key.replace('_', '-')] = action
+    if spec.get('kind'):
+        attrs['kind'] = spec['kind']
+    if spec.get('symmetrical') is not None:
+        attrs['symmetrical'] = text(spec['symmetrical'])
+    return ET.Element('rsc_order', attrs)
+
+
+def fencing_level(spec):
+    owner = 'fencing level %s/%s' % (spec.get('node'), spec.get('index'))
+    devices = [check_id(owner + ' device', d) for d in spec.get('devices') or []]
+    if not spec.get('node') or not devices:
+        raise CibError('%s: needs a node and at least one device' % owner)
+    index = int(spec.get('index') or 1)
+    return ET.Element('fencing-level', id=check_id(owner, 'fl-%s-%d' % (spec['node'], index)),
+                      target=spec['node'], index=str(index), devices=','.join(devices))
+
+
+# ---- comparison --------------------------------------------------------------------------------
+
+def canon(element):
+    """What an element means to pacemaker, without the ids of its nested elements."""
+    attrs = dict((k, v) for k, v in element.attrib.items() if k != 'id')
+    for key in ('role', 'rsc-role', 'with-rsc-role'):
+        if key in attrs:
+            attrs[key] = ROLE_ALIASES.get(attrs[key].lower(), attrs[key])
+    if element.tag == 'op':
+        attrs['interval'] = interval_ms(attrs.get('interval'))
+    if 'score' in attrs and SCORE_RE.match(attrs['score']):
+        attrs['score'] = score('', attrs['score'])
+    children = []
+    for child in element:
+        if child.tag in RESOURCE_TAGS:
+            children.append(('member', child.get('id')))
+        elif not (child.tag in NVSET_TAGS + ('operations',) and len(child) == 0):
+            children.append(canon(child))
+    if element.tag not in ('group', 'rule'):
+        children.sort(key=repr)
+    return (element.tag, tuple(sorted(attrs.items())), tuple(children))
+
+
+def pretty(element):
+    if element is None:
+        return ''
+    shown = copy.deepcopy(element)
+    for child in list(shown):
+        if child.tag in RESOURCE_TAGS:  # members are objects of their own
+            shown.remove(child)
+            ET.SubElement(shown, child.tag, id=child.get('id'))
+    indent(shown)
+    return ET.tostring(shown, encoding='unicode').rstrip() + '\n'
+
+
+def indent(element, level=0):
+    pad = '\n' + '  ' * level
+    if len(element):
+        element.text = pad + '  '
+        for child in element:
+            indent(child, level + 1)
+            child.tail = pad + '  '
+        element[-1].tail = pad
+    if level == 0:
+        element.tail = None
+
+
+# ---- the plan ----------------------------------------------------------------------------------
+
+class Plan:
+    """The new CIB for a declaration, and what changes on the way there."""
+
+    def __init__(self, cib_xml, declared, remove=(), remove_undeclared=False):
+        self.old = ET.fromstring(cib_xml)
+        self.new = copy.deepcopy(self.old)
+        self.added, self.modified, self.removed = [], [], []
+        self.diff = []
+        self.agents = {}  # agent -> primitive ids that are new or changed, for metadata checks
+        self.config = self.new.find('configuration')
+        self._build(declared, set(remove), remove_undeclared)
+
+    @property
+    def changed(self):
+        return bool(self.added or self.modified or self.removed)
+
+    def epoch(self, cib=None):
+        return int((cib if cib is not None else self.old).get('epoch', '0'))
+
+    def section(self, name):
+        found = self.config.find(name)
+        if found is None:
+            found = ET.Element(name)
+            position = sum(1 for s in SECTIONS[:SECTIONS.index(name)] if self.config.find(s) is not None)
+            self.config.insert(position, found)
+        return found
+
+    def _note(self, kind, oid, before, after):
+        if before is None:
+            self.added.append(oid)
+        elif after is None:
+            self.removed.append(oid)
+        else:
+            self.modified.append(oid)
+        self.diff.append({'before_header': '%s %s' % (kind, oid), 'after_header': '%s %s' % (kind, oid),
+                          'before': pretty(before), 'after': pretty(after)})
+
+    def _build(self, declared, remove, remove_undeclared):
+        objects = {}   # id -> (kind, element, member ids)
+        for spec in declared.get('primitives') or []:
+            objects.setdefault(spec['id'], []).append(('primitive', primitive(spec), []))
+        for spec in declared.get('groups') or []:
+            objects.setdefault(spec['id'], []).append(('group',) + container('group', spec, spec.get('resources') or []))
+        for spec in declared.get('clones') or []:
+            objects.setdefault(spec['id'], []).append(('clone',) + container('clone', spec, [spec.get('resource')]))
+        constraints = []
+        for key, build in (('locations', location), ('colocations', colocation), ('orders', order)):
+            for spec in declared.get(key) or []:
+                element = build(spec)
+                objects.setdefault(element.get('id'), []).append((element.tag, element, []))
+                constraints.append(element)
+        for oid, entries in objects.items():
+            if len(entries) > 1:
+                raise CibError('id %s is declared more than once (%s)' % (oid, ', '.join(e[0] for e in entries)))
+        objects = dict((oid, entries[0]) for oid, entries in objects.items())
+        overlap = remove & set(objects)
+        if overlap:
+            raise CibError('%s: both declared and listed in remove' % ', '.join(sorted(overlap)))
+        resources = dict((oid, o) for oid, o in objects.items() if o[0] in RESOURCE_TAGS)
+        self._nvsets(declared)
+        self._resources(resources, remove, remove_undeclared)
+        self._flat(self.section('constraints'), CONSTRAINT_TAGS, constraints, remove, remove_undeclared,
+                   key=lambda e: e.get('id'))
+        levels = [fencing_level(spec) for spec in declared.get('fencing_topology') or []]
+        if levels or self.config.find('fencing-topology') is not None:
+            self._flat(self.section('fencing-topology'), ('fencing-level',), levels, remove, remove_undeclared,
+                       key=lambda e: (e.get('target'), e.get('index')))
+        self._check_references()
+
+    def _nvsets(self, declared):
+        for key, (section_name, tag, set_id) in DEFAULT_SETS.items():
+            values = dict((name, text(value)) for name, value in (declared.get(key) or {}).items())
+            if not values:
+                continue
+            section = self.section(section_name)
+            target = section.find("%s[@id='%s']" % (tag, set_id))
+            if target is None:
+                target = section.find(tag)
+            if target is None:
+                target = ET.SubElement(section, tag, id=set_id)
+            before = copy.deepcopy(target)
+            current = dict((nv.get('name'), nv) for nv in target.findall('nvpair'))
+            for name in sorted(values):
+                if name in current:
+                    current[name].set('value', values[name])
+                else:
+                    ET.SubElement(target, 'nvpair', id='%s-%s' % (target.get('id'), name), name=name,
+                                  value=values[name])
+            if nvpairs(before) != nvpairs(target):
+                self._note(key, target.get('id'), before if len(before) else None, target)
+
+    def _resources(self, declared, remove, remove_undeclared):
+        section = self.section('resources')
+        existing, parent_of = {}, {}
+        for parent in section.iter():
+            for child in parent:
+                if child.tag in RESOURCE_TAGS:
+                    existing[child.get('id')] = child
+                    parent_of[child.get('id')] = parent
+        wanted_parent = {}
+        for oid, (kind, _element, members) in declared.items():
+            for member in members:
+                if member in wanted_parent:
+                    raise CibError('%s %s: %s is already a member of %s' % (kind, oid, member, wanted_parent[member]))
+                wanted_parent[member] = oid
+        for oid, (kind, _element, _members) in declared.items():
+            old = existing.get(oid)
+            if old is not None and old.tag != kind and (old.tag, kind) != ('master', 'clone'):
+                raise CibError('%s %s: the CIB holds a %s with that id; remove it first' % (kind, oid, old.tag))
+        undeclared = set(i for i in existing if i not in declared and i not in wanted_parent)
+        dropped = set(i for i in existing if i in remove or (remove_undeclared and i in undeclared))
+        # A dropped container takes its members along unless they are declared elsewhere.
+        for oid in list(dropped):
+            for inner in existing[oid].iter():
+                if inner.tag in RESOURCE_TAGS and inner.get('id') not in declared:
+                    dropped.add(inner.get('id'))
+        self.removed_resources = dropped
+
+        def place(oid):
+            """The container a resource belongs in: declared, or the undeclared one holding it now."""
+            if oid in wanted_parent:
+                return wanted_parent[oid]
+            holder = parent_of[oid] if oid in existing else section
+            if holder is not section and holder.get('id') not in declared and holder.get('id') not in dropped:
+                return holder.get('id')
+            return None
+
+        def build(oid):
+            if oid not in declared:
+                element = existing[oid]
+                for child in [c for c in element if c.tag in RESOURCE_TAGS]:
+                    index = list(element).index(child)
+                    element.remove(child)
+                    if child.get('id') not in dropped:
+                        element.insert(index, build(child.get('id')))
+                return element
+            kind, element, members = declared[oid]
+            element = copy.deepcopy(element)
+            old = existing.get(oid)
+            if old is not None:
+                keep = dict((k, v) for k, v in nvpairs(old.find('meta_attributes')).items() if k in OPERATOR_META)
+                meta = element.find('meta_attributes')
+                for name, value in sorted(keep.items()):
+                    if name not in nvpairs(meta):
+                        if meta is None:
+                            meta = ET.Element('meta_attributes', id=oid + '-meta_attributes')
+                            element.insert(0, meta)
+                        ET.SubElement(meta, 'nvpair', id='%s-%s' % (meta.get('id'), name), name=name, value=value)
+            for member in members:
+                if member not in declared and member not in existing:
+                    raise CibError('%s %s: member %s is neither declared nor in the CIB' % (kind, oid, member))
+                if member in dropped:
+                    raise CibError('%s %s: member %s is being removed' % (kind, oid, member))
+            built = [build(member) for member in members]
+            element.extend(built)
+            same_place = old is not None and place(oid) == (None if parent_of[oid] is section else parent_of[oid].get('id'))
+            if same_place and canon(old) == canon(element):
+                element = old  # unchanged: keep the live element and its ids
+                for child in [c for c in element if c.tag in RESOURCE_TAGS]:
+                    element.remove(child)
+                element.extend(built)
+            else:
+                self._note(kind, oid, old, element)
+                if kind == 'primitive':
+                    agent = ':'.join(element.get(k) for k in ('class', 'provider', 'type') if element.get(k))
+                    self.agents.setdefault(agent, []).append(element)
+            return element
+
+        top = [c.get('id') for c in section if c.tag in RESOURCE_TAGS]
+        top += [oid for oid in declared if oid not in top and place(oid) is None]
+        for oid in sorted(dropped, key=lambda i: list(existing).index(i)):
+            if not any(oid != other and existing[oid] in existing[other].iter() for other in dropped):
+                self._note(existing[oid].tag, oid, existing[oid], None)
+        for child in list(section):
+            if child.tag in RESOURCE_TAGS:
+                section.remove(child)
+        for oid in top:
+            if oid not in dropped and place(oid) is None:
+                section.append(build(oid))
+
+    def _flat(self, section, tags, declared, remove, remove_undeclared, key):
+        wanted = dict((key(e), e) for e in declared)
+        done = set()
+        for old in [c for c in section if c.tag in tags]:
+            k = key(old)
+            if k in wanted:
+                done.add(k)
+                if canon(old) != canon(wanted[k]):
+                    new = copy.deepcopy(wanted[k])
+                    if old.get('id'):  # fencing levels are matched by target and index: keep the live id
+                        new.set('id', old.get('id'))
+                    self._swap(section, old, new)
+                    self._note(old.tag, old.get('id'), old, new)
+            elif old.get('id') in remove or remove_undeclared:
+                section.remove(old)
+                self._note(old.tag, old.get('id'), old, None)
+        for k, element in wanted.items():
+            if k not in done:
+                section.append(copy.deepcopy(element))
+                self._note(element.tag, element.get('id'), None, element)
+
+    @staticmethod
+    def _swap(section, old, new):
+        index = list(section).index(old)
+        section.remove(old)
+        section.insert(index, new)
+
+    def _check_references(self):
+        resources = self.config.find('resources')
+        ids = set(e.get('id') for e in resources.iter() if e.tag in RESOURCE_TAGS)
+        fencing = set(e.get('id') for e in resources.iter('primitive') if e.get('class') == 'stonith')
+        for element in self.config.find('constraints'):
+            for attr in ('rsc', 'with-rsc', 'first', 'then'):
+                ref = element.get(attr)
+                if ref is not None and ref not in ids:
+                    why = 'which is being removed' if ref in self.removed_resources else 'which does not exist'
+                    raise CibError('%s %s refers to resource %s, %s' % (element.tag, element.get('id'), ref, why))
+        topology = self.config.find('fencing-topology')
+        for level in topology if topology is not None else []:
+            for device in (level.get('devices') or '').split(','):
+                if device not in fencing:
+                    raise CibError('fencing level %s/%s: %s is not a stonith resource'
+                                   % (level.get('target'), level.get('index'), device))
+        seen = set()
+        for element in self.config.iter():
+            oid = element.get('id')
+            if oid is not None and element.tag != 'node':
+                if oid in seen:
+                    raise CibError('id %s would be used twice in the CIB (%s); rename the object' % (oid, element.tag))
+                seen.add(oid)
+
+    def active(self, oid):
+        """Whether the status section shows the resource (or a clone instance of it) running."""
+        status = self.old.find('status')
+        for lrm in status.iter('lrm_resource') if status is not None else []:
+            if lrm.get('id').split(':')[0] != oid:
+                continue
+            ops = sorted(lrm.findall('lrm_rsc_op'), key=lambda o: int(o.get('call-id', '0')))
+            ops = [o for o in ops if o.get('operation') != 'monitor' or o.get('rc-code') in ('0', '8')]
+            if ops and ops[-1].get('operation') not in ('stop', 'migrate_to') and \
+                    ops[-1].get('rc-code') in ('0', '8'):
+                return True
+        return False
+
+    def new_xml(self):
+        """The new CIB, with its epoch raised so that cibadmin refuses the patch if the CIB moved on."""
+        self.new.set('epoch', str(self.epoch() + 1))
+        return ET.tostring(self.new, encoding='unicode')
+
+
+def agent_parameters(metadata_xml):
+    root = ET.fromstring(metadata_xml)
+    return set(p.get('name') for p in root.iter('parameter'))
+
+
+def unknown_parameters(agent, element, known):
+    params = nvpairs(element.find('instance_attributes'))
+    return sorted(p for p in params if p not in known and not (agent.startswith('stonith:') and p.startswith('pcmk_')))
+
+
+class PacemakerCli:
+    """The pacemaker command line tools, run by an AnsibleModule (or anything with run_command)."""
+
+    def __init__(self, module, cib_file=None):
+        self.module = module
+        self.env = {'LC_ALL': 'C', 'PAGER': 'cat'}
+        if cib_file:
+            self.env['CIB_file'] = cib_file
+        self.commands = []
+
+    def run(self, argv, check=True):
+        binary = self.module.get_bin_path(argv[0], required=True, opt_dirs=['/usr/sbin'])
+        self.commands.append(argv)
+        rc, out, err = self.module.run_command([binary] + list(argv[1:]), environ_update=self.env)
+        if check and rc != 0:
+            raise CliError(argv, rc, out, err)
+        return rc, out, err
+
+    def query(self):
+        return self.run(['cibadmin', '--query'])[1]
+
+    def metadata(self, agent):
+        rc, out, err = self.run(['crm_resource', '--show-metadata', agent], check=False)
+        return out if rc == 0 and out.strip().startswith('<') else None
+
+    def verify(self, cib_xml):
+        """Error lines of crm_verify for a whole CIB; empty when it is valid."""
+        with tempfile.NamedTemporaryFile('w', suffix='.xml', prefix='hakvm-cib-') as handle:
+            handle.write(cib_xml)
+            handle.flush()
+            rc, out, err = self.run(['crm_verify', '--verbose', '--xml-file', handle.name], check=False)
+        if rc == 0:
+            return []
+        lines = [line.strip() for line in (out + err).splitlines() if 'error' in line.lower()]
+        return [line for line in lines if not line.startswith('crm_verify: Errors found')] or lines
+
+    def patch(self, old_xml, new_xml):
+        """Apply new over old as one cibadmin patch; returns False when the CIB changed meanwhile."""
+        workdir = tempfile.mkdtemp(prefix='hakvm-cib-')
+        try:
+            paths = {}
+            for name, content in (('old', old_xml), ('new', new_xml)):
+                paths[name] = os.path.join(workdir, name + '.xml')
+                with open(paths[name], 'w') as handle:
+                    handle.write(content)
+            rc, diff, err = self.run(['crm_diff', '--original', paths['old'], '--new', paths['new']], check=False)
+            if rc == 0:
+                return True
+            if rc != 1:
+                raise CliError(['crm_diff'], rc, diff, err)
+            paths['diff'] = os.path.join(workdir, 'diff.xml')
+            with open(paths['diff'], 'w') as handle:
+                handle.write(diff)
+            rc, out, err = self.run(['cibadmin', '--patch', '--xml-file', paths['diff']], check=False)
+            if rc == 103 or 'older than existing' in err:
+                return False
+            if rc != 0:
+                raise CliError(['cibadmin', '--patch'], rc, out, err)
+            return True
+        finally:
+            for name in os.listdir(workdir):
+                os.unlink(os.path.join(workdir, name))
+            os.rmdir(workdir)
+
+
+class CliError(Exception):
+    def __init__(self, argv, rc, out, err):
+        super(CliError, self).__init__('%s failed (rc %s): %s' % (' '.join(argv), rc, (err or out).strip()))
+        self.rc, self.out, self.err = rc, out, err
