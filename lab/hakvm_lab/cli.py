@@ -180,6 +180,20 @@ def cmd_ssh(args):
     return 0
 
 
+def cmd_link(args):
+    """Fault tests: take one node's LAN or backplane link down, or back up."""
+    state = read_json(lab_dir(_lab_name(args)) / "state.json")
+    if not state:
+        raise LabError("the lab is not up")
+    topo = state["topology"]
+    node = next((n for n in topo["nodes"] if n["name"] == args.node), None)
+    if not node:
+        raise LabError(f"no node {args.node} in lab {topo['name']}")
+    BACKENDS[topo["backend"]].set_link(topo, node, state["nodes"][args.node], args.network, args.state)
+    log(f"{args.node}: {args.network} link {args.state}")
+    return 0
+
+
 def cmd_proxy(args):
     proxy.serve(args.listen)
     return 0
@@ -219,6 +233,13 @@ def parser():
     sp.add_argument("node")
     sp.add_argument("command", nargs="*")
     sp.set_defaults(func=cmd_ssh)
+    sp = sub.add_parser("link", help="take a node's network link down or up (fault tests)")
+    with_topology(sp)
+    sp.add_argument("--name")
+    sp.add_argument("node")
+    sp.add_argument("network", choices=["lan", "backplane"])
+    sp.add_argument("state", choices=["up", "down"])
+    sp.set_defaults(func=cmd_link)
     sp = sub.add_parser("proxy", help=argparse.SUPPRESS)
     sp.add_argument("--listen", required=True)
     sp.set_defaults(func=cmd_proxy)

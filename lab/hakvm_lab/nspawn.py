@@ -3,7 +3,7 @@ import shutil
 from pathlib import Path
 
 from hakvm_lab import net, nodes
-from hakvm_lab.util import LabError, log, pid_alive, require_tools, spawn, stop_pid, wait_until
+from hakvm_lab.util import LabError, log, pid_alive, require_tools, run, spawn, stop_pid, wait_until
 
 
 def _veths(topo, node):
@@ -37,6 +37,14 @@ def up(topo, node, image, workdir, record):
             raise LabError(f"{node['name']}: veth {host} did not appear; see {workdir}/console.log")
         net.attach(host, bridge)
     log(f"{node['name']}: container started (pid {record['pid']})")
+
+
+def set_link(topo, node, _record, network, state):
+    """Cut or restore one of node's networks at the host end of its veth (the container keeps its address)."""
+    host = next((h for _, h, _ in _veths(topo, node) if h.endswith(network[0])), None)
+    if host is None:
+        raise LabError(f"{node['name']} is not on the {network} network")
+    run(["ip", "link", "set", host, state])
 
 
 def running(record):

@@ -160,6 +160,14 @@ def up(topo, node, image, workdir, record):
         record["ipmi"] = {"address": topo["networks"]["lan"]["controller"], "port": node["ipmi_port"]}
 
 
+def set_link(topo, node, record, network, state):
+    """Cut or restore one of node's networks: the guest sees its NIC lose carrier, as with a pulled cable."""
+    mac = next((m for net, _, _, m in nodes.node_nics(topo, node) if net == network), None)
+    if mac is None:
+        raise LabError(f"{node['name']} is not on the {network} network")
+    _virsh("domif-setlink", record.get("domain") or domain_name(topo, node), mac, state)
+
+
 def running(record):
     state = _virsh("domstate", record.get("domain", ""), check=False)
     return state.returncode == 0 and "running" in state.stdout

@@ -1,0 +1,91 @@
+"""Verify the cluster as an administrator would: corosync links and crypto, votes, qnetd, pacemaker."""
+import pytest
+
+
+def name(host):
+    return host.backend.get_hostname()
+
+
+def is_kvm_host(host):
+    return name(host).startswith("hv")
+
+
+@pytest.fixture
+def kvm_host(host):
+    if not is_kvm_host(host):
+        pytest.skip("KVM hosts only")
+    return host
+
+
+@pytest.fixture
+def arbitrator(host):
+    if is_kvm_host(host):
+        pytest.skip("arbitrator only")
+    return host
+
+
+def test_stack_runs_and_starts_at_boot(kvm_host):
+    for unit in ("corosync", "corosync-qdevice", "pacemaker"):
+        assert kvm_host.service(unit).is_running, unit
+        assert kvm_host.service(unit).is_enabled, unit
+
+
+def test_authkey_is_root_only(kvm_host):
+    key = kvm_host.file("/etc/corosync/authkey")
+    assert (key.user, key.group, key.mode, key.size) == ("root", "root", 0o400, 256)
+
+
+def test_crypto_is_on_at_runtime(kvm_host):
+    assert kvm_host.check_output("corosync-cmapctl -g totem.crypto_cipher").endswith("= aes256")
+    assert kvm_host.check_output("corosync-cmapctl -g totem.crypto_hash").endswith("= sha256")
+    assert kvm_host.check_output("corosync-cmapctl -g totem.link_mode").endswith("= passive")
+
+
+def test_both_links_connect_to_the_peer(kvm_host):
+    # Connected links prove the peer holds the same authkey (knet drops what it cannot decrypt).
+    out = kvm_host.check_output("corosync-cfgtool -n")
+    peer = "1" if name(kvm_host) == "hv2" else "2"
+    block = out.split(f"nodeid: {peer} reachable", 1)[1]
+    assert "LINK: 0" in block and "LINK: 1" in block
+    assert block.count(" connected") == 2, out
+
+
+def test_quorum_with_the_device(kvm_host):
+    out = kvm_host.check_output("corosync-quorumtool -s")
+    for expected in ("Quorate:          Yes", "Expected votes:   3", "Total votes:      3", "Qdevice"):
+        assert expected in out, out
+    assert "2Node" not in out
+    assert "WaitForAll" in out
+
+
+def test_qdevice_uses_tls(kvm_host):
+    out = kvm_host.check_output("corosync-qdevice-tool -sv")
+    assert "State:\t\t\tConnected" in out or "State: Connected" in out.replace("\t", " ").replace("  ", " ") \
+        or "Connected" in out, out
+    assert "TLS active:\t\tYes" in out or "TLS active: Yes" in " ".join(out.split()), out
+
+
+def test_qnetd_serves_the_cluster(arbitrator):
+    assert arbitrator.service("corosync-qnetd").is_running
+    out = arbitrator.check_output("corosync-qnetd-tool -l")
+    assert "Cluster \"hakvm\"" in out and out.count("Node ID") == 2, out
+    assert "-s req -c on" in arbitrator.file("/etc/default/corosync-qnetd").content_string
+
+
+def test_pacemaker_configuration_is_valid(kvm_host):
+    assert kvm_host.run("crm_verify -L").rc == 0
+    assert kvm_host.check_output("crm_attribute -t crm_config -n stonith-enabled -G -q") == "true"
+    assert kvm_host.check_output("crm_attribute -t crm_config -n priority-fencing-delay -G -q") == "15s"
+
+
+def test_each_fence_device_runs_on_the_other_host(kvm_host):
+    for target, runner in (("hv1", "hv2"), ("hv2", "hv1")):
+        out = kvm_host.check_output(f"crm_resource --locate --resource fence_{target}")
+        assert f"running on: {runner}" in out, out
+
+
+def test_connectivity_clone_sets_pingd(kvm_host):
+    out = kvm_host.check_output("crm_resource --locate --resource cl_ping")
+    assert "running on: hv1" in out and "running on: hv2" in out, out
+    score = kvm_host.check_output(f"attrd_updater --query --name pingd --node {name(kvm_host)}")
+    assert 'value="1000"' in score, score
