@@ -157,9 +157,10 @@ def main():
         ('per-object crm configure, %d calls' % len(base_lines), fig['baseline_s'], ''),
         ('per-object crm configure, %d objects%s' % (objects, estimated), per_object * objects, ''),
     ]
-    print('%-58s %9s  %s' % ('step', 'seconds', 'target'))
+    width = max(len(name) for name, _seconds, _target in rows)
+    print('%-*s %9s  %s' % (width, 'step', 'seconds', 'target'))
     for name, seconds, target in rows:
-        print('%-58s %9.2f  %s' % (name, seconds, target))
+        print('%-*s %9.2f  %s' % (width, name, seconds, target))
     print('speed-up of a fresh apply over per-object crm configure: %.0fx (target >= 50x)' % fig['speedup_fresh'])
     ok = fig['fresh_s'] <= 3 and fig['unchanged_s'] <= 1 and fig['speedup_fresh'] >= 50
     print('targets met' if ok else 'TARGETS MISSED')

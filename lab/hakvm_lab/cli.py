@@ -169,26 +169,27 @@ def cmd_status(args):
     return 0 if healthy else 1
 
 
-def cmd_ssh(args):
+def _running_node(args):
+    """The state of the running lab and its node args.node."""
     state = read_json(lab_dir(_lab_name(args)) / "state.json")
     if not state:
         raise LabError("the lab is not up")
     node = next((n for n in state["topology"]["nodes"] if n["name"] == args.node), None)
     if not node:
         raise LabError(f"no node {args.node} in lab {state['topology']['name']}")
+    return state, node
+
+
+def cmd_ssh(args):
+    _state, node = _running_node(args)
     os.execvp("ssh", [str(a) for a in ssh_argv(node["lan"], *args.command)])
     return 0
 
 
 def cmd_link(args):
     """Fault tests: take one node's LAN or backplane link down, or back up."""
-    state = read_json(lab_dir(_lab_name(args)) / "state.json")
-    if not state:
-        raise LabError("the lab is not up")
+    state, node = _running_node(args)
     topo = state["topology"]
-    node = next((n for n in topo["nodes"] if n["name"] == args.node), None)
-    if not node:
-        raise LabError(f"no node {args.node} in lab {topo['name']}")
     BACKENDS[topo["backend"]].set_link(topo, node, state["nodes"][args.node], args.network, args.state)
     log(f"{args.node}: {args.network} link {args.state}")
     return 0

@@ -142,9 +142,9 @@ def primitive(spec):
                 raise CibError('%s: operation %s with interval %s is declared twice' % (owner, name, interval))
             seen.add(key)
             attrs = {'id': '%s-%s-%s' % (rid, name, interval), 'name': name, 'interval': interval}
-            for key, value in op.items():
+            for attr, value in op.items():
                 if value is not None:
-                    attrs[key.replace('_', '-')] = role(owner, value) if key == 'role' else text(value)
+                    attrs[attr.replace('_', '-')] = role(owner, value) if attr == 'role' else text(value)
             ET.SubElement(operations, 'op', attrs)
     return element
 
@@ -159,9 +159,10 @@ def container(tag, spec, members):
     return element, [check_id('%s %s member' % (tag, rid), m) for m in members]
 
 
-def rule(owner, spec, index):
-    """A <rule> from crmsh's expression syntax: 'not_defined pingd or pingd lte 0'."""
-    rule_id = '%s-rule%s' % (owner.split()[-1], '' if index == 0 else '-%d' % index)
+def rule(cid, spec, index):
+    """A <rule> of location cid from crmsh's expression syntax: 'not_defined pingd or pingd lte 0'."""
+    owner = 'location %s' % cid
+    rule_id = '%s-rule%s' % (cid, '' if index == 0 else '-%d' % index)
     expression = spec.get('expression') or ''
     try:
         words = shlex.split(expression)
@@ -221,7 +222,7 @@ def location(spec):
             attrs['role'] = role(owner, spec['role'])
     element = ET.Element('rsc_location', attrs)
     for index, item in enumerate(rules):
-        element.append(rule(owner, item, index))
+        element.append(rule(cid, item, index))
     return element
 
 
@@ -296,20 +297,8 @@ def pretty(element):
         if child.tag in RESOURCE_TAGS:  # members are objects of their own
             shown.remove(child)
             ET.SubElement(shown, child.tag, id=child.get('id'))
-    indent(shown)
+    ET.indent(shown)
     return ET.tostring(shown, encoding='unicode').rstrip() + '\n'
-
-
-def indent(element, level=0):
-    pad = '\n' + '  ' * level
-    if len(element):
-        element.text = pad + '  '
-        for child in element:
-            indent(child, level + 1)
-            child.tail = pad + '  '
-        element[-1].tail = pad
-    if level == 0:
-        element.tail = None
 
 
 # ---- the plan ----------------------------------------------------------------------------------
@@ -330,8 +319,9 @@ class Plan:
     def changed(self):
         return bool(self.added or self.modified or self.removed)
 
-    def epoch(self, cib=None):
-        return int((cib if cib is not None else self.old).get('epoch', '0'))
+    @property
+    def epoch(self):
+        return int(self.old.get('epoch', '0'))
 
     def section(self, name):
         found = self.config.find(name)
@@ -560,7 +550,7 @@ class Plan:
 
     def new_xml(self):
         """The new CIB, with its epoch raised so that cibadmin refuses the patch if the CIB moved on."""
-        self.new.set('epoch', str(self.epoch() + 1))
+        self.new.set('epoch', str(self.epoch + 1))
         return ET.tostring(self.new, encoding='unicode')
 
 
@@ -582,11 +572,9 @@ class PacemakerCli:
         self.env = {'LC_ALL': 'C', 'PAGER': 'cat'}
         if cib_file:
             self.env['CIB_file'] = cib_file
-        self.commands = []
 
     def run(self, argv, check=True):
         binary = self.module.get_bin_path(argv[0], required=True, opt_dirs=['/usr/sbin'])
-        self.commands.append(argv)
         rc, out, err = self.module.run_command([binary] + list(argv[1:]), environ_update=self.env)
         if check and rc != 0:
             raise CliError(argv, rc, out, err)
@@ -601,10 +589,9 @@ class PacemakerCli:
 
     def verify(self, cib_xml):
         """Error lines of crm_verify for a whole CIB; empty when it is valid."""
-        with tempfile.NamedTemporaryFile('w', suffix='.xml', prefix='hakvm-cib-') as handle:
-            handle.write(cib_xml)
-            handle.flush()
-            rc, out, err = self.run(['crm_verify', '--verbose', '--xml-file', handle.name], check=False)
+        with tempfile.TemporaryDirectory(prefix='hakvm-cib-') as workdir:
+            rc, out, err = self.run(['crm_verify', '--verbose', '--xml-file', write(workdir, 'cib.xml', cib_xml)],
+                                    check=False)
         if rc == 0:
             return []
         lines = [line.strip() for line in (out + err).splitlines() if 'error' in line.lower()]
@@ -612,31 +599,27 @@ class PacemakerCli:
 
     def patch(self, old_xml, new_xml):
         """Apply new over old as one cibadmin patch; returns False when the CIB changed meanwhile."""
-        workdir = tempfile.mkdtemp(prefix='hakvm-cib-')
-        try:
-            paths = {}
-            for name, content in (('old', old_xml), ('new', new_xml)):
-                paths[name] = os.path.join(workdir, name + '.xml')
-                with open(paths[name], 'w') as handle:
-                    handle.write(content)
-            rc, diff, err = self.run(['crm_diff', '--original', paths['old'], '--new', paths['new']], check=False)
+        with tempfile.TemporaryDirectory(prefix='hakvm-cib-') as workdir:
+            rc, diff, err = self.run(['crm_diff', '--original', write(workdir, 'old.xml', old_xml),
+                                      '--new', write(workdir, 'new.xml', new_xml)], check=False)
             if rc == 0:
                 return True
             if rc != 1:
                 raise CliError(['crm_diff'], rc, diff, err)
-            paths['diff'] = os.path.join(workdir, 'diff.xml')
-            with open(paths['diff'], 'w') as handle:
-                handle.write(diff)
-            rc, out, err = self.run(['cibadmin', '--patch', '--xml-file', paths['diff']], check=False)
-            if rc == 103 or 'older than existing' in err:
-                return False
-            if rc != 0:
-                raise CliError(['cibadmin', '--patch'], rc, out, err)
-            return True
-        finally:
-            for name in os.listdir(workdir):
-                os.unlink(os.path.join(workdir, name))
-            os.rmdir(workdir)
+            rc, out, err = self.run(['cibadmin', '--patch', '--xml-file', write(workdir, 'diff.xml', diff)],
+                                    check=False)
+        if rc == 103 or 'older than existing' in err:
+            return False
+        if rc != 0:
+            raise CliError(['cibadmin', '--patch'], rc, out, err)
+        return True
+
+
+def write(directory, name, content):
+    path = os.path.join(directory, name)
+    with open(path, 'w') as handle:
+        handle.write(content)
+    return path
 
 
 class CliError(Exception):

@@ -361,7 +361,7 @@ import xml.etree.ElementTree as ET
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hakvm.cluster.plugins.module_utils.pacemaker import (
-    CibError, CliError, PacemakerCli, Plan, agent_parameters, unknown_parameters)
+    ACTIONS, CibError, CliError, PacemakerCli, Plan, agent_parameters, unknown_parameters)
 
 DECLARED = ('properties', 'rsc_defaults', 'op_defaults', 'primitives', 'groups', 'clones', 'locations',
             'colocations', 'orders', 'fencing_topology')
@@ -374,7 +374,7 @@ def argument_spec():
         return dict(type='list', elements='dict', default=[], options=options)
 
     role = dict(type='str')
-    actions = ['start', 'stop', 'promote', 'demote']
+    actions = list(ACTIONS)
     return dict(
         cib_file=dict(type='path'),
         properties=any_dict, rsc_defaults=any_dict, op_defaults=any_dict,
@@ -422,7 +422,7 @@ def check_agents(cli, plan, cache):
                                % (element.get('id'), agent, ', '.join(unknown)))
 
 
-def verify(cli, plan, old_xml, new_xml):
+def verify(cli, old_xml, new_xml):
     """crm_verify problems the new CIB introduces, and those the old one already had."""
     clean = re.compile(r'^\S+\.xml:\d+: ')  # file and line of the temporary copy
     errors = [clean.sub('', line) for line in cli.verify(new_xml)]
@@ -443,7 +443,7 @@ def main():
         for _attempt in range(3):
             old_xml = cli.query()
             plan = Plan(old_xml, declared, params['remove'], params['remove_undeclared_objects'])
-            result.update(epoch_before=plan.epoch(), epoch=plan.epoch())
+            result.update(epoch_before=plan.epoch, epoch=plan.epoch)
             running = sorted(oid for oid in plan.removed_resources if plan.active(oid))
             if running and not params['force']:
                 module.fail_json(msg='Refusing to remove running resources %s without force=true (Pacemaker would '
@@ -456,7 +456,7 @@ def main():
             if not plan.changed:
                 module.exit_json(**result)
             new_xml = plan.new_xml()
-            introduced, before = verify(cli, plan, old_xml, new_xml)
+            introduced, before = verify(cli, old_xml, new_xml)
             result['warnings_verify'] = before
             if introduced:
                 module.fail_json(msg='crm_verify rejects the new configuration; the CIB was not changed: %s'
