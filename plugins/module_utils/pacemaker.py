@@ -536,10 +536,15 @@ class Plan:
                 seen.add(oid)
 
     def active(self, oid):
-        """Whether the status section shows the resource (or a clone instance of it) running."""
+        """Whether the status section shows the resource running: for a group or clone, any primitive in it
+        (the status section knows only primitives, clone instances as id or id:N)."""
+        primitives = set([oid])
+        for element in self.old.iter():
+            if element.get('id') == oid and element.tag in RESOURCE_TAGS:
+                primitives.update(p.get('id') for p in element.iter('primitive'))
         status = self.old.find('status')
         for lrm in status.iter('lrm_resource') if status is not None else []:
-            if lrm.get('id').split(':')[0] != oid:
+            if lrm.get('id').split(':')[0] not in primitives:
                 continue
             ops = sorted(lrm.findall('lrm_rsc_op'), key=lambda o: int(o.get('call-id', '0')))
             ops = [o for o in ops if o.get('operation') != 'monitor' or o.get('rc-code') in ('0', '8')]
@@ -549,8 +554,7 @@ class Plan:
         return False
 
     def new_xml(self):
-        """The new CIB, with its epoch raised so that cibadmin refuses the patch if the CIB moved on."""
-        self.new.set('epoch', str(self.epoch + 1))
+        """The new CIB (Pacemaker raises its epoch itself when the patch changes the configuration)."""
         return ET.tostring(self.new, encoding='unicode')
 
 
@@ -598,21 +602,30 @@ class PacemakerCli:
         return [line for line in lines if not line.startswith('crm_verify: Errors found')] or lines
 
     def patch(self, old_xml, new_xml):
-        """Apply new over old as one cibadmin patch; returns False when the CIB changed meanwhile."""
+        """Apply new over old as one cibadmin patch; returns False when the configuration changed meanwhile.
+
+        The patch carries no CIB version: a versioned patch also pins num_updates, which every status
+        update raises, so on a busy cluster it would be refused again and again. Instead the configuration
+        version (admin_epoch, epoch) is compared just before the patch; the patch itself names only the
+        changed elements, so a concurrent change elsewhere in the CIB survives it.
+        """
         with tempfile.TemporaryDirectory(prefix='hakvm-cib-') as workdir:
-            rc, diff, err = self.run(['crm_diff', '--original', write(workdir, 'old.xml', old_xml),
+            rc, diff, err = self.run(['crm_diff', '--no-version', '--original', write(workdir, 'old.xml', old_xml),
                                       '--new', write(workdir, 'new.xml', new_xml)], check=False)
             if rc == 0:
                 return True
             if rc != 1:
                 raise CliError(['crm_diff'], rc, diff, err)
-            rc, out, err = self.run(['cibadmin', '--patch', '--xml-file', write(workdir, 'diff.xml', diff)],
-                                    check=False)
-        if rc == 103 or 'older than existing' in err:
-            return False
-        if rc != 0:
-            raise CliError(['cibadmin', '--patch'], rc, out, err)
+            if config_version(self.query()) != config_version(old_xml):
+                return False
+            self.run(['cibadmin', '--patch', '--xml-file', write(workdir, 'diff.xml', diff)])
         return True
+
+
+def config_version(cib_xml):
+    """(admin_epoch, epoch): what changes when the configuration changes; num_updates counts status updates."""
+    root = ET.fromstring(cib_xml)
+    return int(root.get('admin_epoch', '0')), int(root.get('epoch', '0'))
 
 
 def write(directory, name, content):

@@ -23,8 +23,9 @@ description:
     matches, nothing is written and the CIB epoch stays as it is.
   - The new configuration is built from the live CIB, checked (ids, scores, references, rule syntax,
     resource agents and their parameters, then C(crm_verify) on the whole new CIB) and applied as a single
-    C(crm_diff) patch through C(cibadmin --patch). The patch carries the CIB version it was computed from,
-    so a concurrent change makes Pacemaker reject it; the module then plans again (up to three times).
+    C(crm_diff) patch through C(cibadmin --patch), which names only the changed elements. When the
+    configuration version (admin_epoch, epoch) moved on since the CIB was read, the module plans again
+    (up to three times) instead of applying a stale patch. Status updates do not count.
   - Bad input fails with a message that names the object, before anything is written.
   - The meta attributes V(target-role) and V(is-managed) that operators set with C(crm resource stop) or
     C(crm resource unmanage) are kept on existing resources unless the declaration sets them.
@@ -466,7 +467,8 @@ def main():
             if cli.patch(old_xml, new_xml):
                 break
         else:
-            module.fail_json(msg='The CIB changed under every attempt to patch it; nothing was applied', **result)
+            module.fail_json(msg='The CIB configuration changed under every attempt to patch it; nothing was applied',
+                             **result)
         result['epoch'] = int(ET.fromstring(cli.query()).get('epoch', '0'))
     except CibError as exc:
         module.fail_json(msg='%s; the CIB was not changed' % exc, **result)
