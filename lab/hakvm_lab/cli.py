@@ -195,6 +195,27 @@ def cmd_link(args):
     return 0
 
 
+def cmd_crash(args):
+    """Fault tests: crash a VM's kernel (sysrq c). It hangs, powered on and silent, until its BMC resets it."""
+    state, node = _running_node(args)
+    if state["topology"]["backend"] != "vm":
+        raise LabError("crash needs the vm backend: a container has no kernel of its own to crash")
+    console = lab_dir(state["topology"]["name"]) / node["name"] / "console.log"
+    seen = console.stat().st_size if console.exists() else 0
+    # Detached, so that SSH returns before the kernel stops.
+    run(ssh_argv(node["lan"], "nohup sh -c 'sleep 1; echo c > /proc/sysrq-trigger' >/dev/null 2>&1 &"),
+        timeout=30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(console, "rb") as fh:
+            fh.seek(seen)
+            if b"Kernel panic" in fh.read():
+                log(f"{args.node}: kernel crashed (sysrq c); the VM stays on until it is reset")
+                return 0
+        time.sleep(0.5)
+    raise LabError(f"{args.node}: no kernel panic on its console within 60 s; see {console}")
+
+
 def cmd_proxy(args):
     proxy.serve(args.listen)
     return 0
@@ -241,6 +262,11 @@ def parser():
     sp.add_argument("network", choices=["lan", "backplane"])
     sp.add_argument("state", choices=["up", "down"])
     sp.set_defaults(func=cmd_link)
+    sp = sub.add_parser("crash", help="crash a VM's kernel; it hangs until fenced (fault tests)")
+    with_topology(sp)
+    sp.add_argument("--name")
+    sp.add_argument("node")
+    sp.set_defaults(func=cmd_crash)
     sp = sub.add_parser("proxy", help=argparse.SUPPRESS)
     sp.add_argument("--listen", required=True)
     sp.set_defaults(func=cmd_proxy)

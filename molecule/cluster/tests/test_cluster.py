@@ -1,4 +1,6 @@
 """Verify the cluster as an administrator would: corosync links and crypto, votes, qnetd, pacemaker."""
+import os
+
 import pytest
 
 
@@ -89,3 +91,11 @@ def test_connectivity_clone_sets_pingd(kvm_host):
     assert "running on: hv1" in out and "running on: hv2" in out, out
     score = kvm_host.check_output(f"attrd_updater --query --name pingd --node {name(kvm_host)}")
     assert 'value="1000"' in score, score
+
+
+def test_fence_devices_use_the_backends_agent(kvm_host):
+    # VMs have virtual BMCs: the production agent. Containers have none: the lab-only dummy.
+    agent = "fence_ipmilan" if os.environ.get("HAKVM_LAB_BACKEND") == "vm" else "fence_dummy"
+    status = kvm_host.check_output("crm_mon --one-shot --output-as=xml")   # agents, never parameters
+    for target in ("hv1", "hv2"):
+        assert f'id="fence_{target}" resource_agent="stonith:{agent}"' in status, status
