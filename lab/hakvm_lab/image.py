@@ -12,7 +12,7 @@ from hakvm_lab.util import LAB_ROOT, REPO_ROOT, LabError, log, require_tools, ru
 RELEASES = ("trixie", "bookworm")
 RECIPE_FILE = REPO_ROOT / "lab" / "image.yml"
 # Bump when the way the image is made changes without the recipe file changing.
-BUILD_VERSION = 1
+BUILD_VERSION = 2                       # raise when the build itself changes (2: boot initrd without mdadm)
 
 
 def recipe(release):
@@ -75,7 +75,7 @@ def ensure_image(release):
     if not kernels or not initrds:
         raise LabError(f"image for {release} has no kernel or initrd in /boot")
     shutil.copy2(kernels[-1], tmp / "vmlinuz")
-    shutil.copy2(initrds[-1], tmp / "initrd.img")
+    _boot_initrd(rootfs, kernels[-1].name.removeprefix("vmlinuz-"), tmp / "initrd.img")
     (tmp / "recipe.json").write_text(json.dumps(rcp, indent=2) + "\n")
     seconds = time.monotonic() - started
     (tmp / "ready").write_text(f"{seconds:.1f}\n")
@@ -86,6 +86,24 @@ def ensure_image(release):
             shutil.rmtree(old, ignore_errors=True)
     log(f"image {path.name} built in {seconds:.0f} s")
     return path
+
+
+def _boot_initrd(rootfs, version, dest):
+    """The initrd VMs boot (the host's files, not the node's /boot): one without mdadm.
+
+    A lab node's root is no md array, like a host whose system disk is not on the guests' RAID. An
+    initramfs with mdadm but without the node's mdadm.conf would assemble the lab's arrays under
+    host-less names (/dev/md/hv1:guests) before the root's udev names them from mdadm.conf."""
+    hook = rootfs / "usr/share/initramfs-tools/hooks/mdadm"
+    aside = rootfs / "root/mdadm.hook"
+    if hook.exists():
+        hook.rename(aside)
+    try:
+        run(["chroot", rootfs, "mkinitramfs", "-o", "/root/boot-initrd.img", version], timeout=600)
+    finally:
+        if aside.exists():
+            aside.rename(hook)
+    shutil.move(rootfs / "root/boot-initrd.img", dest)
 
 
 def _finish_rootfs(rootfs, rcp):

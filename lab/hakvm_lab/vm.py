@@ -138,6 +138,11 @@ def up(topo, node, image, workdir, record):
     name = domain_name(topo, node)
     record["domain"] = name
     state = _virsh("domstate", name, check=False)
+    if state.returncode == 0 and not (workdir / "root.img").exists():
+        # Left over from an 'up' cut short, its files gone: define it again.
+        _virsh("destroy", name, check=False)
+        _virsh("undefine", name)
+        state = _virsh("domstate", name, check=False)
     if state.returncode != 0:
         root = workdir / "root.img"
         if not root.exists():
@@ -173,10 +178,9 @@ def running(record):
     return state.returncode == 0 and "running" in state.stdout
 
 
-def down(_topo, node, record):
-    name = record.get("domain")
-    if not name:
-        return
+def down(topo, node, record):
+    # By name too: an 'up' cut short may have defined the domain before it was recorded.
+    name = record.get("domain") or domain_name(topo, node)
     vbmc.remove(name)
     if _virsh("domstate", name, check=False).returncode == 0:
         _virsh("destroy", name, check=False)
