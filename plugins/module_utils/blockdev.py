@@ -60,7 +60,8 @@ def holders(device, sys_block=SYS_BLOCK):
 
 def in_use(runner, device, ignore_types=()):
     """Why device must not be overwritten, as readable reasons; empty when it is blank and free."""
-    reasons = ['held by %s' % ', '.join(holders(device))] if holders(device) else []
+    held = holders(device)
+    reasons = ['held by %s' % ', '.join(held)] if held else []
     signatures = parse_wipefs(runner.run(['wipefs', '--no-act', '--json', device])[1])
     reasons += ['%s signature at offset %s' % (sig['type'], sig['offset'])
                 for sig in signatures if sig['type'] not in ignore_types]

@@ -222,9 +222,8 @@ def describe(array):
 def planned(device, members, spares, steps, before):
     if not steps:
         return describe(before)
-    return 'device: %s\nstate: %s\nmembers: %s\nspares: %s\n' % (
-        device, 'resyncing' if steps[0][0] in ('create', 're-add', 'add') else 'assembled',
-        ' '.join(members), ' '.join(spares))
+    state = 'resyncing' if steps[0][0] in ('create', 're-add', 'add') else 'assembled'
+    return describe(dict(device=device, state=state, members=members, spares=spares))
 
 
 if __name__ == '__main__':
