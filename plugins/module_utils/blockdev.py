@@ -2,7 +2,7 @@
 # Copyright: hakvm.cluster contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Block devices for the storage modules: a command runner, and what a device holds or who holds it.
+"""Block devices for the storage modules: what a device holds or who holds it.
 
 The storage modules refuse to write over a device that holds data. "Holds data" is read, never guessed:
 the signatures libblkid finds (wipefs --no-act: partition tables, filesystems, LVM, md, DRBD metadata)
@@ -17,27 +17,6 @@ import json
 import os
 
 SYS_BLOCK = '/sys/class/block'
-
-
-class CommandError(Exception):
-    def __init__(self, argv, rc, out, err):
-        self.rc, self.out, self.err = rc, out, err
-        super(CommandError, self).__init__('%s failed (rc %s): %s' % (' '.join(argv), rc, (err or out).strip()))
-
-
-class Runner:
-    """Runs storage tools for an AnsibleModule: binaries from PATH or /sbin, LC_ALL=C, argv lists only."""
-
-    def __init__(self, module):
-        self.module = module
-
-    def run(self, argv, check=True, data=None):
-        binary = self.module.get_bin_path(argv[0], required=True, opt_dirs=['/usr/sbin', '/sbin'])
-        rc, out, err = self.module.run_command([binary] + list(argv[1:]), data=data,
-                                               environ_update={'LC_ALL': 'C'})
-        if check and rc != 0:
-            raise CommandError(argv, rc, out, err)
-        return rc, out, err
 
 
 def kernel_name(device):

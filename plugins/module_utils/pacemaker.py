@@ -21,6 +21,8 @@ import shlex
 import tempfile
 import xml.etree.ElementTree as ET
 
+from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError, Runner
+
 ID_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_.-]*$')
 SCORE_RE = re.compile(r'^([-+]?)(inf|infinity|\d+)$', re.IGNORECASE)
 INTERVAL_RE = re.compile(r'^\s*(\d+)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$')
@@ -568,21 +570,11 @@ def unknown_parameters(agent, element, known):
     return sorted(p for p in params if p not in known and not (agent.startswith('stonith:') and p.startswith('pcmk_')))
 
 
-class PacemakerCli:
+class PacemakerCli(Runner):
     """The pacemaker command line tools, run by an AnsibleModule (or anything with run_command)."""
 
     def __init__(self, module, cib_file=None):
-        self.module = module
-        self.env = {'LC_ALL': 'C', 'PAGER': 'cat'}
-        if cib_file:
-            self.env['CIB_file'] = cib_file
-
-    def run(self, argv, check=True):
-        binary = self.module.get_bin_path(argv[0], required=True, opt_dirs=['/usr/sbin'])
-        rc, out, err = self.module.run_command([binary] + list(argv[1:]), environ_update=self.env)
-        if check and rc != 0:
-            raise CliError(argv, rc, out, err)
-        return rc, out, err
+        super(PacemakerCli, self).__init__(module, dict({'PAGER': 'cat'}, **({'CIB_file': cib_file} if cib_file else {})))
 
     def query(self):
         return self.run(['cibadmin', '--query'])[1]
@@ -615,7 +607,7 @@ class PacemakerCli:
             if rc == 0:
                 return True
             if rc != 1:
-                raise CliError(['crm_diff'], rc, diff, err)
+                raise CommandError(['crm_diff'], rc, diff, err)
             if config_version(self.query()) != config_version(old_xml):
                 return False
             self.run(['cibadmin', '--patch', '--xml-file', write(workdir, 'diff.xml', diff)])
@@ -633,9 +625,3 @@ def write(directory, name, content):
     with open(path, 'w') as handle:
         handle.write(content)
     return path
-
-
-class CliError(Exception):
-    def __init__(self, argv, rc, out, err):
-        super(CliError, self).__init__('%s failed (rc %s): %s' % (' '.join(argv), rc, (err or out).strip()))
-        self.rc, self.out, self.err = rc, out, err

@@ -87,7 +87,8 @@ commands:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hakvm.cluster.plugins.module_utils.blockdev import CommandError, Runner
+from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError, Runner
+
 from ansible_collections.hakvm.cluster.plugins.module_utils.lvm import (NAME_RE, REPORT, Refusal, extents, parse_report, plan,
                                                                         size_bytes, volume)
 

@@ -130,7 +130,8 @@ commands:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hakvm.cluster.plugins.module_utils.blockdev import CommandError, Runner, in_use, kernel_name
+from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError, Runner
+from ansible_collections.hakvm.cluster.plugins.module_utils.blockdev import in_use, kernel_name
 from ansible_collections.hakvm.cluster.plugins.module_utils.mdadm import (
     Refusal, parse_export, plan_active, plan_new, summary, sysfs_state, validate)
 

@@ -361,8 +361,9 @@ import re
 import xml.etree.ElementTree as ET
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError
 from ansible_collections.hakvm.cluster.plugins.module_utils.pacemaker import (
-    ACTIONS, CibError, CliError, PacemakerCli, Plan, agent_parameters, unknown_parameters)
+    ACTIONS, CibError, PacemakerCli, Plan, agent_parameters, unknown_parameters)
 
 DECLARED = ('properties', 'rsc_defaults', 'op_defaults', 'primitives', 'groups', 'clones', 'locations',
             'colocations', 'orders', 'fencing_topology')
@@ -472,7 +473,7 @@ def main():
         result['epoch'] = int(ET.fromstring(cli.query()).get('epoch', '0'))
     except CibError as exc:
         module.fail_json(msg='%s; the CIB was not changed' % exc, **result)
-    except CliError as exc:
+    except CommandError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.out, stderr=exc.err, **result)
     module.exit_json(**result)
 

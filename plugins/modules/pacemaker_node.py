@@ -90,7 +90,8 @@ previous_state:
 import xml.etree.ElementTree as ET
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hakvm.cluster.plugins.module_utils.pacemaker import CliError, PacemakerCli
+from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError
+from ansible_collections.hakvm.cluster.plugins.module_utils.pacemaker import PacemakerCli
 
 ATTRIBUTES = ('standby', 'maintenance')
 ON = ('on', 'true', 'yes', '1', 'y')
@@ -102,7 +103,7 @@ def read(cli, node, lifetime):
         rc, out, err = cli.run(['crm_attribute', '--node', node, '--name', name, '--lifetime', lifetime,
                                 '--query', '--quiet'], check=False)
         if rc != 0 and 'No such' not in err + out:
-            raise CliError(['crm_attribute', '--query', name], rc, out, err)
+            raise CommandError(['crm_attribute', '--query', name], rc, out, err)
         values[name] = rc == 0 and out.strip().lower() in ON
     return values
 
@@ -142,7 +143,7 @@ def main():
                              '--update', 'on' if wanted[name] else 'off'])
             if params['wait'] and not params['cib_file']:
                 cli.run(['crm_resource', '--wait', '--timeout', '%ds' % params['wait_timeout']])
-    except CliError as exc:
+    except CommandError as exc:
         module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.out, stderr=exc.err)
     module.exit_json(**result)
 
