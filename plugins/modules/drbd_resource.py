@@ -1,0 +1,347 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hakvm.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: drbd_resource
+short_description: The lifecycle of one DRBD resource, safely - metadata, up, initial sync, role, resize
+version_added: 0.1.0
+description:
+  - Brings the DRBD resource O(name), already defined in the DRBD configuration (the drbd role writes it),
+    to O(state) on this host, for Debian's DRBD 8.4 kernel module driven by drbd-utils 9 (through
+    C(drbdadm-84)).
+  - Metadata is created only when the backing device has none, which is checked with C(drbdadm dump-md)
+    ("No valid meta data found"), never guessed. Before C(create-md), the backing device is checked for
+    a filesystem, partition table, LVM or other signature (C(wipefs --no-act)) and for kernel holders; any
+    of them makes the module refuse, naming what it found, unless O(force=true).
+  - A resource that is down is brought up; one that is up is adjusted only when C(drbdadm -d adjust) (a
+    dry run) shows that the running settings differ from the configuration.
+  - The initial sync happens exactly once, on the node with O(initial_sync_source=true), and only when both
+    sides are connected, both Inconsistent, and this side's current UUID is the one create-md writes (it
+    was never synced nor primary). Then C(primary --force) starts a full sync, or with
+    O(skip_initial_sync=true) C(new-current-uuid --clear-bitmap) marks both sides UpToDate without one.
+  - O(role) promotes or demotes. O(grow) resizes the device online once both backing devices grew and
+    one side is Primary (DRBD 8.4 refuses to resize two Secondaries).
+  - O(wait_uptodate) waits until both disks are UpToDate and returns the sync progress seen meanwhile.
+author: hakvm.cluster developers (@hakvm-cluster)
+requirements:
+  - drbd-utils 9 and the DRBD 8.4 kernel module (Debian bookworm, trixie).
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Reads the state and the metadata, runs the adjust dry run, and reports the commands it would run;
+        changes nothing. For a resource that is down it cannot know the peer, so the initial sync it
+        predicts assumes a new peer too.
+  diff_mode:
+    support: full
+    description: Shows connection, roles, disk states and size before and after.
+options:
+  name:
+    description: The resource name, as in its C(.res) file.
+    type: str
+    required: true
+  state:
+    description:
+      - V(up) creates metadata when there is none, brings the resource up or adjusts it.
+      - V(down) takes it down (fails when the device is in use).
+    type: str
+    default: up
+    choices: [up, down]
+  role:
+    description: V(primary) or V(secondary). Leave it unset to keep the role (pacemaker owns it on a cluster).
+    type: str
+    choices: [primary, secondary]
+  initial_sync_source:
+    description:
+      - This node is the source of the initial sync. Set it on exactly one of the two nodes.
+      - Its data overwrites the peer's in the initial sync, but only while both are brand new (see above).
+    type: bool
+    default: false
+  skip_initial_sync:
+    description:
+      - With O(initial_sync_source), skip the full initial sync by clearing the bitmap. Only for brand-new
+        volumes that hold nothing anyone will read; whatever they hold is NOT made equal on both sides.
+    type: bool
+    default: false
+  connect_timeout:
+    description: Seconds to wait for the peer to connect when the initial sync needs it.
+    type: int
+    default: 120
+  grow:
+    description:
+      - Resize the device online (C(drbdadm resize)) when this backing device has grown and one side is
+        Primary (the guest runs). DRBD takes the smaller of the two sides, so the device grows once both
+        backing devices grew; until then, and while both sides are Secondary, the module warns.
+    type: bool
+    default: true
+  wait_uptodate:
+    description: Seconds to wait until both disks are UpToDate (0 does not wait). Fails when the time is up.
+    type: int
+    default: 0
+  force:
+    description:
+      - Create metadata on a backing device that holds a filesystem or other signature. B(With internal
+        metadata this overwrites the end of the device, and the initial sync overwrites the rest of the
+        peer's.)
+    type: bool
+    default: false
+seealso:
+  - module: hakvm.cluster.lvm_volume
+'''
+
+EXAMPLES = r'''
+- name: Replicate the disk of guest web1; hv1 holds the data to start from
+  hakvm.cluster.drbd_resource:
+    name: web1-disk0
+    initial_sync_source: "{{ inventory_hostname == 'hv1' }}"
+    wait_uptodate: 3600
+
+- name: Promote it here
+  hakvm.cluster.drbd_resource:
+    name: web1-disk0
+    role: primary
+'''
+
+RETURN = r'''
+resource:
+  description: The resource after the call (in check mode, as read before it).
+  returned: always
+  type: dict
+  contains:
+    name: {description: Resource name., type: str, sample: web1-disk0}
+    minor: {description: Device minor., type: int, sample: 0}
+    device: {description: DRBD device., type: str, sample: /dev/drbd0}
+    disk: {description: Backing device., type: str, sample: /dev/guests/web1-disk0}
+    connection: {description: 'Connection state (Unconfigured when down).', type: str, sample: Connected}
+    role: {description: This node's role., type: str, sample: Secondary}
+    peer_role: {description: The peer's role., type: str, sample: Primary}
+    disk_state: {description: This node's disk state., type: str, sample: UpToDate}
+    peer_disk_state: {description: The peer's disk state., type: str, sample: UpToDate}
+    sync_percent: {description: 'Sync progress in percent, while syncing; else null.', type: float, sample: 42.5}
+    out_of_sync_bytes: {description: Data this node knows to be out of sync., type: int, sample: 0}
+    size_bytes: {description: 'Size of the DRBD device (null when down).', type: int, sample: 209670144}
+commands:
+  description: The drbdadm commands run (in check mode, that would run).
+  returned: always
+  type: list
+  elements: str
+  sample: ["drbdadm create-md --force web1-disk0", "drbdadm up web1-disk0"]
+sync_log:
+  description: Progress seen while waiting (O(wait_uptodate)), one line per sample.
+  returned: always
+  type: list
+  elements: str
+  sample: ["12s SyncSource 42.5% done, 110 MiB out of sync, 9,216 KiB/s"]
+'''
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError, Runner
+from ansible_collections.hakvm.cluster.plugins.module_utils.blockdev import in_use
+from ansible_collections.hakvm.cluster.plugins.module_utils.drbd import (GROW_MIN_BYTES, Refusal, current_uuid, describe,
+                                                                         is_connected, is_up, max_size_sectors, metadata_found,
+                                                                         needs_initial_sync, parse_proc_drbd, unconfigured)
+
+PROC_DRBD = '/proc/drbd'
+DRBDADM_84 = '/usr/lib/drbd/drbdadm-84'
+POLL_S = 2
+
+
+class Resource:
+    """One resource on this host: reads its configuration and state, and runs (or, in check mode, lists) commands."""
+
+    def __init__(self, module, runner, name):
+        self.module, self.runner, self.name = module, runner, name
+        self.commands = []
+        # The 8.4 module needs the 8.4 parser; drbdadm picks it only once the module is loaded.
+        version = runner.run(['modinfo', '-F', 'version', 'drbd'], check=False)[1].strip()
+        self.admin = DRBDADM_84 if version.startswith('8.4') and os.path.exists(DRBDADM_84) else 'drbdadm'
+        rc, out, err = runner.run([self.admin, 'sh-minor', name], check=False)
+        if rc != 0:
+            raise Refusal('resource %s is not defined in the DRBD configuration: %s' % (name, (err or out).strip()))
+        self.minor = int(out.strip())
+        self.device = '/dev/drbd%d' % self.minor
+        self.disk = runner.run([self.admin, 'sh-ll-dev', name])[1].strip()
+
+    def drbdadm(self, *args, **kwargs):
+        return self.runner.run([self.admin] + list(args), **kwargs)
+
+    def act(self, *args):
+        """Run a changing drbdadm command (not in check mode); shown as plain `drbdadm ...`."""
+        self.commands.append(' '.join(('drbdadm',) + args))
+        if not self.module.check_mode:
+            self.drbdadm(*args)
+
+    def state(self):
+        text = ''
+        if os.path.exists(PROC_DRBD):
+            with open(PROC_DRBD) as proc:
+                text = proc.read()
+        state = parse_proc_drbd(text).get(self.minor) or unconfigured()
+        state['size_bytes'] = None
+        size_file = '/sys/block/drbd%d/size' % self.minor
+        if is_up(state) and os.path.exists(size_file):
+            with open(size_file) as size:
+                state['size_bytes'] = int(size.read()) * 512
+        return state
+
+    def wait(self, done, timeout, log=None):
+        """Poll the state until done(state) or timeout seconds; returns the last state."""
+        start = time.time()
+        state = self.state()
+        while not done(state) and time.time() - start < timeout:
+            time.sleep(POLL_S)
+            state = self.state()
+            if log is not None:
+                log.append(progress(time.time() - start, state))
+        return state
+
+    def has_metadata(self):
+        rc, out, err = self.drbdadm('dump-md', self.name, check=False)
+        found = metadata_found(rc, out + err)
+        if found is None:
+            raise CommandError(['drbdadm', 'dump-md', self.name], rc, out, err)
+        return found
+
+    def up(self, force):
+        if not self.has_metadata():
+            reasons = in_use(self.runner, self.disk)
+            if reasons and not force:
+                raise Refusal('refusing to create DRBD metadata on %s: it holds %s (force=true overrides and '
+                              'destroys it); nothing was changed' % (self.disk, '; '.join(reasons)))
+            # Checked above: no metadata and nothing else (or force), so drbdmeta's questions are answered.
+            self.act('create-md', '--force', self.name)
+        self.act('up', self.name)
+
+    def adjust(self):
+        # -d prints the drbdsetup commands adjust would run; none when the running settings match.
+        if self.drbdadm('-d', 'adjust', self.name)[1].strip():
+            self.act('adjust', self.name)
+
+    def initial_sync(self, skip, timeout):
+        state = self.state()
+        if self.module.check_mode and not is_up(state):
+            self.act('new-current-uuid', '--clear-bitmap', self.name) if skip else self.act('primary', '--force', self.name)
+            return
+        if state['disk'] == 'UpToDate' or state['peer_disk'] == 'UpToDate':
+            return
+        if self.module.check_mode and not is_connected(state):
+            self.module.warn('resource %s is not connected; the initial sync starts once it is' % self.name)
+            return
+        state = self.wait(is_connected, timeout)
+        uuid = current_uuid(self.drbdadm('get-gi', self.name)[1])
+        if needs_initial_sync(state, uuid):
+            if skip:
+                self.act('new-current-uuid', '--clear-bitmap', self.name)
+            else:
+                self.act('primary', '--force', self.name)
+        elif not is_connected(state):
+            raise Refusal('resource %s: the peer did not connect within %d s (%s), so the initial sync cannot '
+                          'start; bring it up on the peer' % (self.name, timeout, state['connection']))
+
+    def set_role(self, role):
+        if self.state()['role'].lower() != role:
+            self.act(role, self.name)
+
+    def grow(self):
+        state = self.state()
+        if not (state['connection'] == 'Connected' and state['disk'] == state['peer_disk'] == 'UpToDate'):
+            return
+        backing = int(self.runner.run(['blockdev', '--getsize64', self.disk])[1])
+        if max_size_sectors(backing // 512) * 512 - state['size_bytes'] < GROW_MIN_BYTES:
+            return
+        if 'Primary' not in (state['role'], state['peer_role']):
+            self.module.warn('resource %s: %s grew, but DRBD 8.4 resizes only while one side is Primary; the '
+                             'device grows when this runs with one side Primary' % (self.name, self.disk))
+            return
+        self.act('resize', self.name)
+        if not self.module.check_mode and self.state()['size_bytes'] == state['size_bytes']:
+            self.module.warn('resource %s: %s grew but the device did not: the peer\'s backing device is '
+                             'still smaller; grow it too' % (self.name, self.disk))
+            self.commands.pop()
+
+
+def progress(elapsed, state):
+    text = '%ds %s %s/%s' % (elapsed, state['connection'], state['disk'], state['peer_disk'])
+    if state['sync_percent'] is not None:
+        text += ' %.1f%% done, %d MiB out of sync' % (state['sync_percent'], state['out_of_sync_bytes'] // 2 ** 20)
+        if state['sync_speed_kib']:
+            text += ', %s KiB/s' % format(state['sync_speed_kib'], ',')
+    return text
+
+
+def uptodate(state):
+    return state['disk'] == 'UpToDate' and state['peer_disk'] == 'UpToDate'
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='up', choices=['up', 'down']),
+            role=dict(type='str', choices=['primary', 'secondary']),
+            initial_sync_source=dict(type='bool', default=False),
+            skip_initial_sync=dict(type='bool', default=False),
+            connect_timeout=dict(type='int', default=120),
+            grow=dict(type='bool', default=True),
+            wait_uptodate=dict(type='int', default=0),
+            force=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    result = dict(changed=False, commands=[], sync_log=[], resource={})
+    runner = Runner(module)
+    try:
+        res = Resource(module, runner, p['name'])
+        result['commands'] = res.commands
+        before = res.state()
+        if p['state'] == 'down':
+            if is_up(before):
+                res.act('down', res.name)
+        else:
+            if is_up(before):
+                res.adjust()
+            else:
+                res.up(p['force'])
+            if p['initial_sync_source']:
+                res.initial_sync(p['skip_initial_sync'], p['connect_timeout'])
+            if p['role']:
+                res.set_role(p['role'])
+            elif res.commands[-1:] == ['drbdadm primary --force %s' % res.name]:
+                # The forced promotion only starts the sync; the source goes back to Secondary.
+                res.act('secondary', res.name)
+            if p['grow'] and is_up(before):
+                res.grow()
+        after = before if module.check_mode else res.state()
+        if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up':
+            after = res.wait(uptodate, p['wait_uptodate'], result['sync_log'])
+            if not uptodate(after):
+                raise Refusal('resource %s: not UpToDate on both sides after %d s: %s' % (
+                    res.name, p['wait_uptodate'], progress(p['wait_uptodate'], after)))
+    except Refusal as exc:
+        module.fail_json(msg='drbd_resource %s: %s' % (p['name'], exc), **result)
+    except CommandError as exc:
+        module.fail_json(msg='drbd_resource %s: %s' % (p['name'], exc), rc=exc.rc, stdout=exc.out, stderr=exc.err,
+                         **result)
+    result['changed'] = bool(res.commands)
+    result['resource'] = dict(
+        name=res.name, minor=res.minor, device=res.device, disk=res.disk, connection=after['connection'],
+        role=after['role'], peer_role=after['peer_role'], disk_state=after['disk'], peer_disk_state=after['peer_disk'],
+        sync_percent=after['sync_percent'], out_of_sync_bytes=after['out_of_sync_bytes'], size_bytes=after['size_bytes'])
+    if module._diff:
+        result['diff'] = dict(before=describe(res.name, before), after=describe(res.name, after))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
