@@ -134,7 +134,7 @@ commands:
   elements: str
   sample: ["drbdadm create-md --force web1-disk0", "drbdadm up web1-disk0"]
 sync_log:
-  description: Progress seen while waiting (O(wait_uptodate)), one line per sample.
+  description: Progress seen while waiting (O(wait_uptodate)), a line every 10 seconds and one at the end.
   returned: always
   type: list
   elements: str
@@ -152,8 +152,10 @@ from ansible_collections.hakvm.cluster.plugins.module_utils.drbd import (GROW_MI
                                                                          needs_initial_sync, parse_proc_drbd, unconfigured)
 
 PROC_DRBD = '/proc/drbd'
+SYS_SIZE = '/sys/block/drbd%d/size'
 DRBDADM_84 = '/usr/lib/drbd/drbdadm-84'
 POLL_S = 2
+LOG_EVERY_S = 10
 
 
 class Resource:
@@ -188,21 +190,26 @@ class Resource:
                 text = proc.read()
         state = parse_proc_drbd(text).get(self.minor) or unconfigured()
         state['size_bytes'] = None
-        size_file = '/sys/block/drbd%d/size' % self.minor
+        size_file = SYS_SIZE % self.minor
         if is_up(state) and os.path.exists(size_file):
             with open(size_file) as size:
                 state['size_bytes'] = int(size.read()) * 512
         return state
 
     def wait(self, done, timeout, log=None):
-        """Poll the state until done(state) or timeout seconds; returns the last state."""
-        start = time.time()
+        """Poll the state until done(state) or timeout seconds; returns the last state.
+
+        log gets a progress line every LOG_EVERY_S seconds and the last one.
+        """
+        start = logged = time.time()
         state = self.state()
         while not done(state) and time.time() - start < timeout:
             time.sleep(POLL_S)
             state = self.state()
-            if log is not None:
-                log.append(progress(time.time() - start, state))
+            now = time.time()
+            if log is not None and (done(state) or now - logged >= LOG_EVERY_S):
+                log.append(progress(now - start, state))
+                logged = now
         return state
 
     def has_metadata(self):
@@ -230,7 +237,7 @@ class Resource:
     def initial_sync(self, skip, timeout):
         state = self.state()
         if self.module.check_mode and not is_up(state):
-            self.act('new-current-uuid', '--clear-bitmap', self.name) if skip else self.act('primary', '--force', self.name)
+            self.start_initial_sync(skip)
             return
         if state['disk'] == 'UpToDate' or state['peer_disk'] == 'UpToDate':
             return
@@ -240,13 +247,17 @@ class Resource:
         state = self.wait(is_connected, timeout)
         uuid = current_uuid(self.drbdadm('get-gi', self.name)[1])
         if needs_initial_sync(state, uuid):
-            if skip:
-                self.act('new-current-uuid', '--clear-bitmap', self.name)
-            else:
-                self.act('primary', '--force', self.name)
+            self.start_initial_sync(skip)
         elif not is_connected(state):
             raise Refusal('resource %s: the peer did not connect within %d s (%s), so the initial sync cannot '
                           'start; bring it up on the peer' % (self.name, timeout, state['connection']))
+
+    def start_initial_sync(self, skip):
+        if skip:
+            # Both sides UpToDate at once: only for volumes nobody will read before writing.
+            self.act('new-current-uuid', '--clear-bitmap', self.name)
+        else:
+            self.act('primary', '--force', self.name)
 
     def set_role(self, role):
         if self.state()['role'].lower() != role:
