@@ -235,29 +235,32 @@ class Resource:
             self.act('adjust', self.name)
 
     def initial_sync(self, skip, timeout):
+        """Start the initial sync when it is due; True when that promoted this side (primary --force)."""
         state = self.state()
         if self.module.check_mode and not is_up(state):
-            self.start_initial_sync(skip)
-            return
+            return self.start_initial_sync(skip)
         if state['disk'] == 'UpToDate' or state['peer_disk'] == 'UpToDate':
-            return
+            return False
         if self.module.check_mode and not is_connected(state):
             self.module.warn('resource %s is not connected; the initial sync starts once it is' % self.name)
-            return
+            return False
         state = self.wait(is_connected, timeout)
         uuid = current_uuid(self.drbdadm('get-gi', self.name)[1])
         if needs_initial_sync(state, uuid):
-            self.start_initial_sync(skip)
-        elif not is_connected(state):
+            return self.start_initial_sync(skip)
+        if not is_connected(state):
             raise Refusal('resource %s: the peer did not connect within %d s (%s), so the initial sync cannot '
                           'start; bring it up on the peer' % (self.name, timeout, state['connection']))
+        return False
 
     def start_initial_sync(self, skip):
+        """True when it promoted this side to start a full sync."""
         if skip:
             # Both sides UpToDate at once: only for volumes nobody will read before writing.
             self.act('new-current-uuid', '--clear-bitmap', self.name)
-        else:
-            self.act('primary', '--force', self.name)
+            return False
+        self.act('primary', '--force', self.name)
+        return True
 
     def set_role(self, role):
         if self.state()['role'].lower() != role:
@@ -324,11 +327,10 @@ def main():
                 res.adjust()
             else:
                 res.up(p['force'])
-            if p['initial_sync_source']:
-                res.initial_sync(p['skip_initial_sync'], p['connect_timeout'])
+            forced = p['initial_sync_source'] and res.initial_sync(p['skip_initial_sync'], p['connect_timeout'])
             if p['role']:
                 res.set_role(p['role'])
-            elif res.commands[-1:] == ['drbdadm primary --force %s' % res.name]:
+            elif forced:
                 # The forced promotion only starts the sync; the source goes back to Secondary.
                 res.act('secondary', res.name)
             if p['grow'] and is_up(before):
