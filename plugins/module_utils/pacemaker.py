@@ -34,6 +34,7 @@ ACTIONS = ('start', 'stop', 'promote', 'demote')
 RESOURCE_TAGS = ('primitive', 'group', 'clone', 'master', 'bundle')
 CONSTRAINT_TAGS = ('rsc_location', 'rsc_colocation', 'rsc_order', 'rsc_ticket')
 NVSET_TAGS = ('instance_attributes', 'meta_attributes', 'utilization', 'cluster_property_set')
+EMPTY_IS_ABSENT = NVSET_TAGS + ('operations',)
 RULE_OPS = ('lt', 'gt', 'lte', 'gte', 'eq', 'ne')
 RULE_TYPES = ('string', 'integer', 'number', 'version')
 # Operators set these with crm resource stop/unmanage; a re-run keeps them unless they are declared.
@@ -41,6 +42,17 @@ OPERATOR_META = ('target-role', 'is-managed')
 # Sections of <configuration>, in the order pacemaker writes them.
 SECTIONS = ('crm_config', 'nodes', 'resources', 'constraints', 'fencing-topology', 'op_defaults',
             'rsc_defaults')
+# What pacemaker assumes when these attributes are left out: spelled out or left out, they mean the same.
+# In constraints (and rules), a role of Started applies to every role, as no role does.
+ROLE_ATTRS = ('role', 'rsc-role', 'with-rsc-role')  # an op's role too, where Started is kept
+ORDER_DEFAULTS = {'first-action': 'start', 'then-action': 'start'}
+BOOLEANS = {'true': 'true', 'yes': 'true', 'on': 'true', 'y': 'true', '1': 'true',
+            'false': 'false', 'no': 'false', 'off': 'false', 'n': 'false', '0': 'false'}
+# Parameter names whose values are secrets (fence agents' password, SNMP community, API keys and
+# tokens, IPMI's hexadecimal_kg); a name ending in file, script, path or dir names where a secret is kept
+# (password_script, identity_file), which is not one itself.
+SECRET_NAME = re.compile(r'passw|secret|token|community|key$|_kg$', re.IGNORECASE)
+SECRET_PATH_NAME = re.compile(r'(file|script|path|dir)$', re.IGNORECASE)
 DEFAULT_SETS = {'properties': ('crm_config', 'cluster_property_set', 'cib-bootstrap-options'),
                 'rsc_defaults': ('rsc_defaults', 'meta_attributes', 'rsc-options'),
                 'op_defaults': ('op_defaults', 'meta_attributes', 'op-options')}
@@ -103,6 +115,22 @@ def nvset(tag, set_id, values):
 
 def nvpairs(element):
     return dict((nv.get('name'), nv.get('value')) for nv in element.iter('nvpair')) if element is not None else {}
+
+
+def is_secret(name):
+    return bool(SECRET_NAME.search(name)) and not SECRET_PATH_NAME.search(name)
+
+
+def secret_values(pairs):
+    """The values among (name, value) pairs whose names say they are secrets, for Ansible's no_log_values:
+    as given and as they are written in CIB XML (escaped). YAML booleans and empty values are left out."""
+    found = set()
+    for name, value in pairs:
+        if not name or value is None or isinstance(value, bool) or not is_secret(name) or text(value) == '':
+            continue
+        found.add(text(value))
+        found.add(ET.tostring(ET.Element('n', v=text(value)), encoding='unicode')[6:-4])  # <n v="..." />
+    return found
 
 
 def append(parent, child):
@@ -271,24 +299,49 @@ def fencing_level(spec):
 # ---- comparison --------------------------------------------------------------------------------
 
 def canon(element):
-    """What an element means to pacemaker, without the ids of its nested elements."""
-    attrs = dict((k, v) for k, v in element.attrib.items() if k != 'id')
-    for key in ('role', 'rsc-role', 'with-rsc-role'):
+    """What an element means to pacemaker, without the ids of its nested elements.
+
+    Pacemaker's default values count as absent, and the order of nested elements does not count, except
+    for the members of a group (their start order) and the expressions of a rule.
+    """
+    attrs = dict(element.attrib)
+    attrs.pop('id', None)
+    if element.tag != 'nvpair':  # most elements, with nothing to normalise
+        normalise(element.tag, attrs)
+    children, members = [], []
+    for child in element:
+        if child.tag in RESOURCE_TAGS:
+            members.append(('member', child.get('id')))
+        elif len(child) or child.tag not in EMPTY_IS_ABSENT:
+            children.append(canon(child))
+    if element.tag != 'rule':
+        children.sort()  # canonical forms are tuples of text: they compare as they are
+    return (element.tag, tuple(sorted(attrs.items())), tuple(children + members))
+
+
+def normalise(tag, attrs):
+    """attrs in one spelling: role aliases, interval and score spellings, defaults left out."""
+    for key in ROLE_ATTRS:
         if key in attrs:
             attrs[key] = ROLE_ALIASES.get(attrs[key].lower(), attrs[key])
-    if element.tag == 'op':
+            if attrs[key] == 'Started' and tag in CONSTRAINT_TAGS + ('rule',):
+                del attrs[key]
+    if tag == 'rsc_order':
+        for key, default in ORDER_DEFAULTS.items():
+            if attrs.get(key) == default:
+                del attrs[key]
+        if attrs.get('kind') == 'Mandatory' and 'score' not in attrs:
+            del attrs['kind']
+        if 'symmetrical' in attrs:
+            attrs['symmetrical'] = BOOLEANS.get(attrs['symmetrical'].lower(), attrs['symmetrical'])
+            if attrs['symmetrical'] == ('false' if attrs.get('kind') == 'Serialize' else 'true'):
+                del attrs['symmetrical']
+    elif tag == 'rsc_location' and attrs.get('resource-discovery') == 'always':
+        del attrs['resource-discovery']
+    elif tag == 'op':
         attrs['interval'] = interval_ms(attrs.get('interval'))
     if 'score' in attrs and SCORE_RE.match(attrs['score']):
         attrs['score'] = score('', attrs['score'])
-    children = []
-    for child in element:
-        if child.tag in RESOURCE_TAGS:
-            children.append(('member', child.get('id')))
-        elif not (child.tag in NVSET_TAGS + ('operations',) and len(child) == 0):
-            children.append(canon(child))
-    if element.tag not in ('group', 'rule'):
-        children.sort(key=repr)
-    return (element.tag, tuple(sorted(attrs.items())), tuple(children))
 
 
 def pretty(element):
@@ -309,13 +362,26 @@ class Plan:
     """The new CIB for a declaration, and what changes on the way there."""
 
     def __init__(self, cib_xml, declared, remove=(), remove_undeclared=False):
-        self.old = ET.fromstring(cib_xml)
-        self.new = copy.deepcopy(self.old)
+        self.cib_xml = cib_xml
+        self._old = None
+        # The plan edits this tree in place: parsing the text again is cheaper than a deep copy, and the
+        # old tree is needed only when resources are removed (see active()).
+        self.new = ET.fromstring(cib_xml)
         self.added, self.modified, self.removed = [], [], []
         self.diff = []
         self.agents = {}  # agent -> primitive ids that are new or changed, for metadata checks
         self.config = self.new.find('configuration')
+        # Secret parameters of the live resources: a diff of a changed or removed one would show them.
+        self.secrets = secret_values((nv.get('name'), nv.get('value'))
+                                     for ia in self.config.iter('instance_attributes') for nv in ia.iter('nvpair'))
         self._build(declared, set(remove), remove_undeclared)
+
+    @property
+    def old(self):
+        """The CIB as it was read."""
+        if self._old is None:
+            self._old = ET.fromstring(self.cib_xml)
+        return self._old
 
     @property
     def changed(self):
@@ -323,7 +389,7 @@ class Plan:
 
     @property
     def epoch(self):
-        return int(self.old.get('epoch', '0'))
+        return int(self.new.get('epoch', '0'))  # the plan never changes the attributes of <cib>
 
     def section(self, name):
         found = self.config.find(name)
@@ -365,15 +431,34 @@ class Plan:
         if overlap:
             raise CibError('%s: both declared and listed in remove' % ', '.join(sorted(overlap)))
         resources = dict((oid, o) for oid, o in objects.items() if o[0] in RESOURCE_TAGS)
+        levels = [fencing_level(spec) for spec in declared.get('fencing_topology') or []]
         self._nvsets(declared)
         self._resources(resources, remove, remove_undeclared)
         self._flat(self.section('constraints'), CONSTRAINT_TAGS, constraints, remove, remove_undeclared,
                    key=lambda e: e.get('id'))
-        levels = [fencing_level(spec) for spec in declared.get('fencing_topology') or []]
+        self._check_nodes(levels)
         if levels or self.config.find('fencing-topology') is not None:
             self._flat(self.section('fencing-topology'), ('fencing-level',), levels, remove, remove_undeclared,
                        key=lambda e: (e.get('target'), e.get('index')))
         self._check_references()
+
+    def _check_nodes(self, levels):
+        """A fencing level must name a node of the cluster: the <nodes> section, or a remote node's resource.
+
+        A CIB without any node (a file from cibadmin --empty) refuses every level too: there is nothing to
+        check a typo against. Add the nodes to such a file first.
+        """
+        nodes = sorted(n.get('uname') for n in self.config.iterfind('nodes/node') if n.get('uname'))
+        remote = set(p.get('id') for p in self.config.iter('primitive')
+                     if (p.get('class'), p.get('provider'), p.get('type')) == ('ocf', 'pacemaker', 'remote'))
+        for level in levels:
+            target = level.get('target')
+            if target not in nodes and target not in remote:
+                known = ('the CIB has: %s' % ', '.join(nodes) if nodes else
+                         'the CIB lists no nodes; a file from cibadmin --empty needs them first, e.g. '
+                         'cibadmin --create --scope nodes --xml-text \'<node id="1" uname="%s"/>\'' % target)
+                raise CibError('fencing level %s/%s: unknown node %s (%s)'
+                               % (target, level.get('index'), target, known))
 
     def _nvsets(self, declared):
         for key, (section_name, tag, set_id) in DEFAULT_SETS.items():
@@ -397,6 +482,27 @@ class Plan:
             if nvpairs(before) != nvpairs(target):
                 self._note(key, target.get('id'), before if len(before) else None, target)
 
+    @staticmethod
+    def _check_structure(declared, existing):
+        """A group holds primitives, a clone one primitive or one group: say which object breaks that."""
+        def kind_of(oid):
+            if oid in declared:
+                return declared[oid][0]
+            return {'master': 'clone'}.get(existing[oid].tag, existing[oid].tag) if oid in existing else None
+
+        for oid, (kind, _element, members) in declared.items():
+            if kind == 'group' and not members:
+                raise CibError('group %s: no members declared (a group holds one or more primitives)' % oid)
+            for member in members:
+                inner = kind_of(member)
+                if inner is None:
+                    raise CibError('%s %s: member %s is neither declared nor in the CIB' % (kind, oid, member))
+                if kind == 'group' and inner != 'primitive':
+                    raise CibError('group %s: member %s is a %s; a group holds only primitives' % (oid, member, inner))
+                if kind == 'clone' and inner not in ('primitive', 'group'):
+                    raise CibError('clone %s: resource %s is a %s; a clone holds one primitive or one group'
+                                   % (oid, member, inner))
+
     def _resources(self, declared, remove, remove_undeclared):
         section = self.section('resources')
         existing, parent_of = {}, {}
@@ -415,36 +521,48 @@ class Plan:
             old = existing.get(oid)
             if old is not None and old.tag != kind and (old.tag, kind) != ('master', 'clone'):
                 raise CibError('%s %s: the CIB holds a %s with that id; remove it first' % (kind, oid, old.tag))
+        self._check_structure(declared, existing)
+        # Undeclared: neither declared nor named as a member, wherever it is (also inside a declared group).
         undeclared = set(i for i in existing if i not in declared and i not in wanted_parent)
         dropped = set(i for i in existing if i in remove or (remove_undeclared and i in undeclared))
         # A dropped container takes its members along unless they are declared elsewhere.
         for oid in list(dropped):
             for inner in existing[oid].iter():
-                if inner.tag in RESOURCE_TAGS and inner.get('id') not in declared:
+                if inner.tag in RESOURCE_TAGS and not (inner.get('id') in declared or inner.get('id') in wanted_parent):
                     dropped.add(inner.get('id'))
         self.removed_resources = dropped
 
         def place(oid):
-            """The container a resource belongs in: declared, or the undeclared one holding it now."""
+            """The container a resource belongs in, None for the top level.
+
+            Named as a member: that container. Declared on its own but held by a declared container that no
+            longer names it: the top level. Otherwise where it is now, also when undeclared in a declared
+            group: a re-apply does not take away what an operator added.
+            """
             if oid in wanted_parent:
                 return wanted_parent[oid]
-            holder = parent_of[oid] if oid in existing else section
-            if holder is not section and holder.get('id') not in declared and holder.get('id') not in dropped:
-                return holder.get('id')
-            return None
+            holder = parent_of.get(oid, section)
+            if holder is section or holder.get('id') in dropped or (oid in declared and holder.get('id') in declared):
+                return None
+            return holder.get('id')
 
         def build(oid):
             if oid not in declared:
                 element = existing[oid]
                 for child in [c for c in element if c.tag in RESOURCE_TAGS]:
-                    index = list(element).index(child)
-                    element.remove(child)
-                    if child.get('id') not in dropped:
-                        element.insert(index, build(child.get('id')))
+                    if child.get('id') in dropped or place(child.get('id')) != oid:
+                        element.remove(child)
+                    else:
+                        self._swap(element, child, build(child.get('id')))
                 return element
             kind, element, members = declared[oid]
-            element = copy.deepcopy(element)
             old = existing.get(oid)
+            kept = [c.get('id') for c in (old if old is not None else []) if c.tag in RESOURCE_TAGS and
+                    c.get('id') not in members and c.get('id') not in dropped and place(c.get('id')) == oid]
+            if kind == 'clone' and kept:
+                raise CibError('clone %s: declared with resource %s, but in the CIB it holds %s; list %s in remove '
+                               '(or set remove_undeclared_objects, or declare it elsewhere) to replace it'
+                               % (oid, members[0], kept[0], kept[0]))
             if old is not None:
                 keep = dict((k, v) for k, v in nvpairs(old.find('meta_attributes')).items() if k in OPERATOR_META)
                 meta = element.find('meta_attributes')
@@ -455,18 +573,16 @@ class Plan:
                             element.insert(0, meta)
                         ET.SubElement(meta, 'nvpair', id='%s-%s' % (meta.get('id'), name), name=name, value=value)
             for member in members:
-                if member not in declared and member not in existing:
-                    raise CibError('%s %s: member %s is neither declared nor in the CIB' % (kind, oid, member))
                 if member in dropped:
                     raise CibError('%s %s: member %s is being removed' % (kind, oid, member))
-            built = [build(member) for member in members]
+            # Undeclared members stay after the declared ones, in the order they had.
+            built = [build(member) for member in members + kept]
             element.extend(built)
             same_place = old is not None and place(oid) == (None if parent_of[oid] is section else parent_of[oid].get('id'))
             if same_place and canon(old) == canon(element):
-                element = old  # unchanged: keep the live element and its ids
-                for child in [c for c in element if c.tag in RESOURCE_TAGS]:
-                    element.remove(child)
-                element.extend(built)
+                element = old  # unchanged: keep the live element, its ids and the places of its children
+                for child, member in zip([c for c in old if c.tag in RESOURCE_TAGS], built):
+                    self._swap(old, child, member)
             else:
                 self._note(kind, oid, old, element)
                 if kind == 'primitive':
@@ -475,8 +591,10 @@ class Plan:
             return element
 
         top = [c.get('id') for c in section if c.tag in RESOURCE_TAGS]
-        top += [oid for oid in declared if oid not in top and place(oid) is None]
-        for oid in sorted(dropped, key=lambda i: list(existing).index(i)):
+        listed = set(top)
+        top += [oid for oid in declared if oid not in listed and place(oid) is None]
+        order = dict((oid, index) for index, oid in enumerate(existing))
+        for oid in sorted(dropped, key=order.get):
             if not any(oid != other and existing[oid] in existing[other].iter() for other in dropped):
                 self._note(existing[oid].tag, oid, existing[oid], None)
         for child in list(section):
@@ -485,6 +603,10 @@ class Plan:
         for oid in top:
             if oid not in dropped and place(oid) is None:
                 section.append(build(oid))
+        for element in section.iter():
+            if element.tag in ('group', 'clone', 'master') and not any(c.tag in RESOURCE_TAGS for c in element):
+                raise CibError('%s %s would be left without members (they are being removed or are declared '
+                               'elsewhere); remove it too' % (element.tag, element.get('id')))
 
     def _flat(self, section, tags, declared, remove, remove_undeclared, key):
         wanted = dict((key(e), e) for e in declared)
@@ -494,7 +616,7 @@ class Plan:
             if k in wanted:
                 done.add(k)
                 if canon(old) != canon(wanted[k]):
-                    new = copy.deepcopy(wanted[k])
+                    new = wanted[k]
                     if old.get('id'):  # fencing levels are matched by target and index: keep the live id
                         new.set('id', old.get('id'))
                     self._swap(section, old, new)
@@ -504,7 +626,7 @@ class Plan:
                 self._note(old.tag, old.get('id'), old, None)
         for k, element in wanted.items():
             if k not in done:
-                section.append(copy.deepcopy(element))
+                section.append(element)
                 self._note(element.tag, element.get('id'), None, element)
 
     @staticmethod

@@ -17,8 +17,18 @@ description:
     atomic transaction, from the node it runs on. Run it on one node only (C(run_once)).
   - Objects that are not declared are left alone. They are removed only when listed in O(remove), or, for
     resources, constraints and fencing levels, when O(remove_undeclared_objects=true).
+  - That holds inside a declared group too. A member the declaration does not name (added by hand with
+    C(crm configure modgroup), or dropped from the declaration) stays in the group after the declared
+    members, in the order it had, unless the rules above remove it; it is then listed in RV(removed) like
+    any removed resource. A member that is declared elsewhere (on its own, or in another group) moves there.
+  - A clone holds one resource. When the declared resource is not the one the clone holds, the call fails
+    and names both, unless the old one is removed by the rules above or declared elsewhere.
   - Declared objects are compared with the live CIB by meaning (nested element ids, nvpair order and
-    interval spellings such as V(30s) and V(30000ms) do not count). An object that differs is updated in
+    interval spellings such as V(30s) and V(30000ms) do not count). Pacemaker's defaults count as absent,
+    spelled out or not. These are an order's V(kind=Mandatory) (without a score), V(first-action) and
+    V(then-action) V(start) and V(symmetrical) V(true) (V(false) for V(Serialize)), a constraint role
+    V(Started) and V(resource-discovery=always). Where a group's meta attributes stand among its members does not count
+    (C(crm resource stop) appends them); the order of the members does. An object that differs is updated in
     place, so only the resources whose definition changed are touched by Pacemaker. When everything
     matches, nothing is written and the CIB epoch stays as it is.
   - The new configuration is built from the live CIB, checked (ids, scores, references, rule syntax,
@@ -26,7 +36,11 @@ description:
     C(crm_diff) patch through C(cibadmin --patch), which names only the changed elements. When the
     configuration version (admin_epoch, epoch) moved on since the CIB was read, the module plans again
     (up to three times) instead of applying a stale patch. Status updates do not count.
-  - Bad input fails with a message that names the object, before anything is written.
+  - Bad input fails with a message that names the object, before anything is written. That includes
+    structural mistakes (a group holding anything but primitives, a clone of a clone, a group without
+    members, a group or clone that removals or moves would leave empty) and fencing levels for nodes the
+    CIB does not know. A failed call reports C(changed=false) and empty RV(added), RV(modified) and
+    RV(removed), as nothing was applied.
   - The meta attributes V(target-role) and V(is-managed) that operators set with C(crm resource stop) or
     C(crm resource unmanage) are kept on existing resources unless the declaration sets them.
 author: hakvm.cluster developers (@hakvm-cluster)
@@ -236,7 +250,11 @@ options:
     default: []
     suboptions:
       node:
-        description: The node these devices fence.
+        description:
+          - The node these devices fence, as the CIB's C(nodes) section names it (or the id of an
+            C(ocf:pacemaker:remote) resource). A node the CIB does not know is refused, with the nodes it knows.
+          - A CIB without any node, such as a new file from C(cibadmin --empty), refuses every level; add the
+            nodes to it first (C(cibadmin --create --scope nodes)).
         type: str
         required: true
       index:
@@ -251,14 +269,16 @@ options:
   remove:
     description:
       - Ids of resources, constraints or fencing levels (by id) to remove. Ids not in the CIB are ignored.
+        This is also how an undeclared member of a declared group, or the old resource of a clone, is removed.
       - A resource that is running is refused unless O(force=true) (Pacemaker stops it when it is removed).
     type: list
     elements: str
     default: []
   remove_undeclared_objects:
     description:
-      - Remove every resource, constraint and fencing level that is not declared in this call.
-        Properties and defaults that are not named are still left alone.
+      - Remove every resource, constraint and fencing level that is not declared in this call, also a member
+        of a declared group that the declaration does not name. Properties and defaults that are not named
+        are still left alone.
       - Running resources among them are refused unless O(force=true).
     type: bool
     default: false
@@ -276,6 +296,13 @@ options:
 notes:
   - Pacemaker 3 removed the V(Master)/V(Slave) role names. This module writes V(Promoted)/V(Unpromoted) and
     treats the old names as equal when comparing.
+  - Secrets in primitive parameters, such as a fence device's password, are masked in everything the module
+    returns, diffs included, without O(primitives) needing C(no_log). A parameter counts as secret when its
+    name contains V(passw), V(secret), V(token) or V(community), or ends in V(key) or V(_kg) (IPMI's
+    V(hexadecimal_kg)); the same holds for such parameters already in the CIB. Names ending in V(file),
+    V(script), V(path) or V(dir) (V(password_script), V(identity_file)) name where a secret is kept and are
+    shown. Ansible still logs the module's arguments on the node (syslog or journal) before the module
+    runs; set C(no_log) on the task, or C(ANSIBLE_NO_TARGET_SYSLOG), where that matters.
 seealso:
   - module: hakvm.cluster.pacemaker_node
 '''
@@ -334,7 +361,9 @@ modified:
   elements: str
   sample: [cib-bootstrap-options]
 removed:
-  description: Ids of objects removed (members of a removed group or clone are not listed separately).
+  description:
+    - Ids of objects removed. Members of a removed group or clone are not listed separately; a member removed
+      from a group or clone that stays is.
   returned: always
   type: list
   elements: str
@@ -363,7 +392,7 @@ import xml.etree.ElementTree as ET
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError
 from ansible_collections.hakvm.cluster.plugins.module_utils.pacemaker import (
-    ACTIONS, CibError, PacemakerCli, Plan, agent_parameters, unknown_parameters)
+    ACTIONS, CibError, PacemakerCli, Plan, agent_parameters, secret_values, unknown_parameters)
 
 DECLARED = ('properties', 'rsc_defaults', 'op_defaults', 'primitives', 'groups', 'clones', 'locations',
             'colocations', 'orders', 'fencing_topology')
@@ -437,44 +466,57 @@ def verify(cli, old_xml, new_xml):
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
+    # Fence devices carry passwords in their params: Ansible masks these values anywhere in the result.
+    for spec in params['primitives']:
+        module.no_log_values.update(secret_values((spec.get('params') or {}).items()))
     cli = PacemakerCli(module, params['cib_file'])
     declared = dict((key, params[key]) for key in DECLARED)
     metadata = {}
+    # A failure returns this as it stands: until the patch is applied, nothing is reported as changed.
     result = dict(changed=False, added=[], modified=[], removed=[], warnings_verify=[])
+
+    def fail(msg, **extra):
+        module.fail_json(msg=msg, **dict(result, **extra))
+
+    def outcome(plan):
+        """The result with what the plan changes (in check mode: would change)."""
+        done = dict(result)
+        done.update(changed=plan.changed, added=plan.added, modified=plan.modified, removed=plan.removed)
+        if module._diff:
+            done['diff'] = plan.diff
+        return done
+
     try:
         for _attempt in range(3):
             old_xml = cli.query()
             plan = Plan(old_xml, declared, params['remove'], params['remove_undeclared_objects'])
+            module.no_log_values.update(plan.secrets)
             result.update(epoch_before=plan.epoch, epoch=plan.epoch)
             running = sorted(oid for oid in plan.removed_resources if plan.active(oid))
             if running and not params['force']:
-                module.fail_json(msg='Refusing to remove running resources %s without force=true (Pacemaker would '
-                                     'stop them); the CIB was not changed' % ', '.join(running), **result)
+                fail('Refusing to remove running resources %s without force=true (Pacemaker would stop them); '
+                     'the CIB was not changed' % ', '.join(running))
             if params['validate_agents']:
                 check_agents(cli, plan, metadata)
-            result.update(changed=plan.changed, added=plan.added, modified=plan.modified, removed=plan.removed)
-            if module._diff:
-                result['diff'] = plan.diff
             if not plan.changed:
-                module.exit_json(**result)
+                module.exit_json(**outcome(plan))
             new_xml = plan.new_xml()
-            introduced, before = verify(cli, old_xml, new_xml)
-            result['warnings_verify'] = before
+            introduced, result['warnings_verify'] = verify(cli, old_xml, new_xml)
             if introduced:
-                module.fail_json(msg='crm_verify rejects the new configuration; the CIB was not changed: %s'
-                                     % '; '.join(introduced), errors=introduced, **result)
+                fail('crm_verify rejects the new configuration; the CIB was not changed: %s' % '; '.join(introduced),
+                     errors=introduced)
             if module.check_mode:
-                module.exit_json(**result)
+                module.exit_json(**outcome(plan))
             if cli.patch(old_xml, new_xml):
                 break
         else:
-            module.fail_json(msg='The CIB configuration changed under every attempt to patch it; nothing was applied',
-                             **result)
+            fail('The CIB configuration changed under every attempt to patch it; nothing was applied')
+        result = outcome(plan)  # applied: a failure from here on still reports it
         result['epoch'] = int(ET.fromstring(cli.query()).get('epoch', '0'))
     except CibError as exc:
-        module.fail_json(msg='%s; the CIB was not changed' % exc, **result)
+        fail('%s; the CIB was not changed' % exc)
     except CommandError as exc:
-        module.fail_json(msg=str(exc), rc=exc.rc, stdout=exc.out, stderr=exc.err, **result)
+        fail(str(exc), rc=exc.rc, stdout=exc.out, stderr=exc.err)
     module.exit_json(**result)
 
 

@@ -4,11 +4,13 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hakvm.cluster.plugins.module_utils.pacemaker import (
-    CibError, PacemakerCli, Plan, canon, interval_ms, score)
+    CibError, PacemakerCli, Plan, canon, interval_ms, is_secret, score, secret_values)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # crmsh 4.4.1 / pacemaker 2.1.5 (bookworm), made with `crm configure` including the old `ms` syntax.
 BOOKWORM = (FIXTURES / "crmsh-4.4-bookworm.xml").read_text()
+# The same with the nodes that fencing levels name (the recorded file has none).
+BOOKWORM_NODES = BOOKWORM.replace("<nodes/>", '<nodes><node id="1" uname="hv1"/><node id="2" uname="hv2"/></nodes>')
 
 WEB = dict(
     primitives=[
@@ -116,12 +118,14 @@ def test_remove_and_remove_undeclared():
      "id vm_web is declared more than once"),
     (dict(groups=[dict(id="cl_ping", resources=["vm_web"])]), "group cl_ping: the CIB holds a clone"),
     (dict(fencing_topology=[dict(node="hv1", devices=["vm_web"])]), "fencing level hv1/1: vm_web is not a stonith"),
+    (dict(fencing_topology=[dict(node="hv3", devices=["vm_web"])]),
+     "fencing level hv3/1: unknown node hv3 (the CIB has: hv1, hv2)"),
     (dict(primitives=[dict(id="x", agent="ocf:pacemaker:Dummy", operations=[dict(name="monitor", interval="soon")])]),
      "operation monitor has an invalid interval"),
 ])
 def test_bad_input_names_the_object(change, message):
     with pytest.raises(CibError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        Plan(BOOKWORM, change)
+        Plan(BOOKWORM_NODES, change)
 
 
 def test_scores_intervals_and_canon():
@@ -137,7 +141,7 @@ def test_scores_intervals_and_canon():
 
 def test_fencing_levels_match_by_node_and_index():
     stonith = [dict(id="f_hv1", agent="stonith:fence_ipmilan"), dict(id="f_hv2", agent="stonith:fence_ipmilan")]
-    first = Plan(BOOKWORM, dict(primitives=stonith, fencing_topology=[dict(node="hv1", devices=["f_hv1"])]))
+    first = Plan(BOOKWORM_NODES, dict(primitives=stonith, fencing_topology=[dict(node="hv1", devices=["f_hv1"])]))
     assert first.added == ["f_hv1", "f_hv2", "fl-hv1-1"]
     again = Plan(first.new_xml(), dict(primitives=stonith, fencing_topology=[dict(node="hv1", index=1, devices=["f_hv1"])]))
     assert not again.changed
@@ -221,3 +225,172 @@ def test_pacemaker_3_parameter_change_touches_one_object():
     assert (plan.modified, plan.added, plan.removed) == (["p_ping"], [], [])
     config = plan.new_xml().split('<status')[0]
     assert 'name="dampen" value="10s"' in config and config.count('id="test_dummy"') == 1
+
+
+# crmsh 4.4.0 / pacemaker 2.1.5 on a CIB file with nodes hv1 and hv2. The module converged HAND_DECLARED;
+# then by hand: `crm configure primitive c ocf:pacemaker:Dummy`, `crm configure modgroup g add c`, the
+# constraints (crm's own spelling of the defaults: kind="Mandatory" or none, no actions, rsc-role="Started",
+# resource-discovery="always"), `crm resource unmanage g`, and last `crm resource stop g2`, which appends
+# g2's new meta_attributes after its members.
+HAND = (FIXTURES / "pacemaker-2.1-crmsh-hand-edits.xml").read_text()
+HAND_DECLARED = dict(
+    properties={"stonith-enabled": False},
+    primitives=[dict(id=rid, agent="ocf:pacemaker:Dummy") for rid in ("a", "b", "d", "e", "p_x")],
+    groups=[dict(id="g", resources=["a", "b"]), dict(id="g2", resources=["d", "e"])],
+    clones=[dict(id="cl_x", resource="p_x", meta={"interleave": True})],
+)
+
+
+def hand(without=(), **changes):
+    """HAND_DECLARED without the primitives named, and with changes."""
+    result = dict(HAND_DECLARED, primitives=[p for p in HAND_DECLARED["primitives"] if p["id"] not in without])
+    result.update(changes)
+    return result
+
+
+def members(plan, oid):
+    """The ids of what container oid holds in the new CIB, in order."""
+    container = next(e for e in plan.config.find("resources").iter() if e.get("id") == oid)
+    return [m.get("id") for m in container if m.tag in ("primitive", "group")]
+
+
+def test_a_member_added_by_hand_survives_a_plain_reapply():
+    """Issue: c, added with crm configure modgroup, was deleted silently and reported as g 'modified'."""
+    plan = Plan(HAND, hand())
+    assert (plan.added, plan.modified, plan.removed) == ([], [], []), plan.diff
+    assert members(plan, "g") == ["a", "b", "c"] and not plan.removed_resources
+
+
+def test_an_undeclared_member_is_removed_only_by_the_removal_rules():
+    with pytest.raises(CibError, match="rsc_location loc_c_hv2 refers to resource c, which is being removed"):
+        Plan(HAND, hand(), remove=["c"])
+    plan = Plan(HAND, hand(), remove=["c", "loc_c_hv2"])
+    assert plan.removed == ["c", "loc_c_hv2"] and plan.modified == ["g"] and plan.removed_resources == {"c"}
+    assert members(plan, "g") == ["a", "b"]
+    pruned = Plan(HAND, hand(), remove_undeclared=True)
+    assert "c" in pruned.removed and pruned.removed_resources == {"c"} and members(pruned, "g") == ["a", "b"]
+
+
+def test_a_member_dropped_from_the_declaration_stays_unless_declared_elsewhere():
+    # b declared on its own: it moves to the top level, where it is declared.
+    moved = Plan(HAND, hand(groups=[dict(id="g", resources=["a"]), HAND_DECLARED["groups"][1]]))
+    assert sorted(moved.modified) == ["b", "g"] and not moved.removed
+    assert members(moved, "g") == ["a", "c"]
+    assert "b" in [r.get("id") for r in moved.config.find("resources")]
+    # b not declared at all: it stays, after the declared members, in the order it had.
+    kept = Plan(HAND, hand(without=["b"], groups=[dict(id="g", resources=["a"]), HAND_DECLARED["groups"][1]]))
+    assert not kept.changed and members(kept, "g") == ["a", "b", "c"]
+    reordered = Plan(HAND, hand(without=["a"], groups=[dict(id="g", resources=["b"]), HAND_DECLARED["groups"][1]]))
+    assert reordered.modified == ["g"] and members(reordered, "g") == ["b", "a", "c"]
+
+
+def test_a_clone_whose_resource_is_swapped_names_both_unless_the_old_one_is_removed():
+    swapped = hand(without=["p_x"], primitives=[dict(id="p_y", agent="ocf:pacemaker:Dummy")],
+                   clones=[dict(id="cl_x", resource="p_y", meta={"interleave": True})])
+    with pytest.raises(CibError, match="clone cl_x: declared with resource p_y, but in the CIB it holds p_x"):
+        Plan(HAND, swapped)
+    plan = Plan(HAND, swapped, remove=["p_x"])
+    assert (plan.added, plan.modified, plan.removed) == (["p_y"], ["cl_x"], ["p_x"])
+    assert plan.removed_resources == {"p_x"}
+    # Declared elsewhere, the old resource moves there.
+    moved = Plan(HAND, dict(swapped, primitives=swapped["primitives"] + [dict(id="p_x", agent="ocf:pacemaker:Dummy")]))
+    assert moved.added == ["p_y"] and sorted(moved.modified) == ["cl_x", "p_x"] and not moved.removed
+
+
+@pytest.mark.parametrize("change, remove, message", [
+    (dict(groups=[dict(id="g3", resources=["cl_x"])]), [], "group g3: member cl_x is a clone; a group holds only primitives"),
+    (dict(groups=[dict(id="g3", resources=["g2"])]), [], "group g3: member g2 is a group"),
+    (dict(groups=[dict(id="g3", resources=["g3"])]), [], "group g3: member g3 is a group"),
+    (dict(clones=[dict(id="cl_y", resource="cl_x")]), [], "clone cl_y: resource cl_x is a clone; a clone holds one"),
+    (dict(clones=[dict(id="cl_y", resource="cl_y")]), [], "clone cl_y: resource cl_y is a clone"),
+    (dict(groups=[dict(id="g3", resources=[])]), [], "group g3: no members declared"),
+    (dict(groups=[dict(id="g3", resources=["nowhere"])]), [], "group g3: member nowhere is neither declared nor in"),
+    ({}, ["d", "e"], "group g2 would be left without members"),
+    ({}, ["p_x"], "clone cl_x would be left without members"),
+])
+def test_structural_mistakes_name_the_object(change, remove, message):
+    with pytest.raises(CibError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Plan(HAND, change, remove=remove)
+
+
+def test_operator_meta_after_the_members_is_no_difference():
+    """crm resource stop appends g2's meta_attributes after d and e: not a change; member order still is."""
+    plan = Plan(HAND, dict(primitives=HAND_DECLARED["primitives"][2:4], groups=[HAND_DECLARED["groups"][1]]))
+    assert not plan.changed, plan.diff
+    swapped = Plan(HAND, dict(primitives=HAND_DECLARED["primitives"][2:4], groups=[dict(id="g2", resources=["e", "d"])]))
+    assert swapped.modified == ["g2"] and 'value="Stopped"' in swapped.diff[0]["after"]
+
+
+def test_pacemaker_defaults_equal_what_crm_wrote():
+    constraints = dict(
+        orders=[dict(id="o_plain", first="cl_x", then="g"),
+                dict(id="o_mandatory", first="cl_x", then="g", first_action="start"),
+                dict(id="o_serial", first="cl_x", then="g2", kind="Serialize", symmetrical=False)],
+        colocations=[{"id": "col_g_with_x", "resource": "g", "with": "cl_x"}],
+        locations=[dict(id="loc_g_hv1", resource="g", node="hv1", score=100),
+                   dict(id="loc_c_hv2", resource="c", node="hv2", score=-50, role="Started")])
+    plan = Plan(HAND, hand(**constraints))
+    assert not plan.changed, plan.diff
+    constraints["orders"][0]["kind"] = "Mandatory"
+    constraints["locations"][0]["resource_discovery"] = "always"
+    constraints["colocations"][0]["resource_role"] = "Started"
+    assert not Plan(HAND, hand(**constraints)).changed
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ('<rsc_order id="o" first="x" then="y" kind="Mandatory"/>', '<rsc_order id="p" first="x" then="y"/>', True),
+    ('<rsc_order id="o" first="x" then="y" kind="Mandatory" score="0"/>', '<rsc_order id="o" first="x" then="y" score="0"/>',
+     False),
+    ('<rsc_order id="o" first="x" then="y" symmetrical="true"/>', '<rsc_order id="o" first="x" then="y"/>', True),
+    ('<rsc_order id="o" first="x" then="y" kind="Serialize" symmetrical="false"/>',
+     '<rsc_order id="o" first="x" then="y" kind="Serialize"/>', True),
+    ('<rsc_order id="o" first="x" then="y" kind="Serialize" symmetrical="true"/>',
+     '<rsc_order id="o" first="x" then="y" kind="Serialize"/>', False),
+    ('<rsc_order id="o" first="x" then="y" symmetrical="no"/>', '<rsc_order id="o" first="x" then="y" symmetrical="false"/>',
+     True),
+    ('<rsc_order id="o" first="x" then="y" then-action="promote"/>', '<rsc_order id="o" first="x" then="y"/>', False),
+    ('<rsc_colocation id="c" score="INFINITY" rsc="x" with-rsc="y" with-rsc-role="Started"/>',
+     '<rsc_colocation id="c" score="inf" rsc="x" with-rsc="y"/>', True),
+    ('<rsc_colocation id="c" score="INFINITY" rsc="x" with-rsc="y" with-rsc-role="Master"/>',
+     '<rsc_colocation id="c" score="INFINITY" rsc="x" with-rsc="y"/>', False),
+    ('<rsc_location id="l" rsc="x" node="n" score="0" resource-discovery="never"/>',
+     '<rsc_location id="l" rsc="x" node="n" score="0"/>', False),
+    ('<group id="g"><primitive id="a"/><meta_attributes id="m"><nvpair name="t" value="1"/></meta_attributes>'
+     '<primitive id="b"/></group>', '<group id="g"><meta_attributes id="n"><nvpair name="t" value="1"/>'
+     '</meta_attributes><primitive id="a"/><primitive id="b"/></group>', True),
+    ('<group id="g"><primitive id="a"/><primitive id="b"/></group>', '<group id="g"><primitive id="b"/><primitive id="a"/></group>',
+     False),
+])
+def test_canon_defaults_and_order(a, b, same):
+    import xml.etree.ElementTree as ET
+    assert (canon(ET.fromstring(a)) == canon(ET.fromstring(b))) is same
+
+
+def test_fencing_level_for_a_node_the_cib_does_not_know():
+    stonith = [dict(id="f_hv1", agent="stonith:fence_ipmilan")]
+    with pytest.raises(CibError, match=r"fencing level hv9/1: unknown node hv9 \(the CIB has: hv1, hv2\)"):
+        Plan(HAND, dict(primitives=stonith, fencing_topology=[dict(node="hv9", devices=["f_hv1"])]))
+    # A CIB without nodes (cibadmin --empty) has nothing to check a typo against: refused too, saying so.
+    with pytest.raises(CibError, match="fencing level hv1/1: unknown node hv1 \\(the CIB lists no nodes"):
+        Plan(BOOKWORM, dict(primitives=stonith, fencing_topology=[dict(node="hv1", devices=["f_hv1"])]))
+    remote = [dict(id="hv3", agent="ocf:pacemaker:remote")]
+    plan = Plan(HAND, dict(primitives=stonith + remote, fencing_topology=[dict(node="hv3", devices=["f_hv1"])]))
+    assert "fl-hv3-1" in plan.added
+
+
+@pytest.mark.parametrize("name, secret", [
+    ("password", True), ("passwd", True), ("PASSWORD", True), ("snmp_priv_passwd", True), ("community", True),
+    ("secret_key", True), ("access_key", True), ("apikey", True), ("api-key", True), ("token", True),
+    ("client_secret", True), ("hexadecimal_kg", True),
+    ("password_script", False), ("passwd_script", False), ("snmp_priv_passwd_script", False),
+    ("identity_file", False), ("keyfile", False), ("key_file", False), ("username", False), ("ip", False),
+    ("pcmk_host_list", False), ("keys", False),
+])
+def test_secret_parameter_names(name, secret):
+    assert is_secret(name) is secret
+
+
+def test_secret_values_as_given_and_as_written_in_xml():
+    found = secret_values([("password", 'a<b&"c'), ("password_script", "/usr/local/bin/pw"), ("login", "admin"),
+                           ("community", True), ("token", ""), ("api_key", 12345)])
+    assert found == {'a<b&"c', "a&lt;b&amp;&quot;c", "12345"}
