@@ -7,6 +7,10 @@
 State comes from machine-readable sources only: `mdadm --detail --export` and `mdadm --examine --export`
 (KEY=VALUE lines) and the md attributes in sysfs (array_state, degraded, sync_action, one dev-X
 directory per member with its slot and state).
+
+Devices are compared by the path they resolve to (the kernel's /dev/vdb for /dev/disk/by-id/...). A by-id
+link vanishes with its disk and then resolves to itself: such a device is "missing", and only creating an
+array needs every device.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,11 +18,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible_collections.hakvm.cluster.plugins.module_utils.blockdev import SYS_BLOCK, kernel_name
 
 # Fewest members each level can be created with.
 MIN_MEMBERS = {'0': 2, '1': 2, '4': 3, '5': 3, '6': 4, '10': 2}
+
+# Kernel names of disks and partitions (sdb, vdc1, hda, xvdb2, nvme0n1, nvme0n1p2): given in the order the
+# disks are found, so after a reboot or a disk swap the same name can be another disk.
+KERNEL_NAME = re.compile(r'((sd|vd|hd|xvd)[a-z]+[0-9]*|nvme[0-9]+n[0-9]+(p[0-9]+)?)$')
 
 
 class Refusal(Exception):
@@ -48,7 +57,13 @@ def _read(path, default=None):
         return default
 
 
-def sysfs_state(kname, sys_block=SYS_BLOCK):
+def kernel_named(paths, dev_dir='/dev'):
+    """The paths that name a disk or partition by its kernel name rather than a stable link."""
+    return [path for path in paths
+            if os.path.dirname(path) == dev_dir and KERNEL_NAME.match(os.path.basename(path))]
+
+
+def sysfs_state(kname, sys_block=SYS_BLOCK, dev_dir='/dev'):
     """The md attributes of an active array (kname: md127), members sorted by slot."""
     md = os.path.join(sys_block, kname, 'md')
     members = []
@@ -57,7 +72,7 @@ def sysfs_state(kname, sys_block=SYS_BLOCK):
             continue
         slot = _read(os.path.join(md, entry, 'slot'), 'none')
         members.append({
-            'device': '/dev/' + entry[4:],
+            'device': os.path.join(dev_dir, entry[4:]),
             'slot': int(slot) if slot.isdigit() else None,
             'state': _read(os.path.join(md, entry, 'state'), '').split(','),
         })
@@ -127,10 +142,13 @@ def short_name(md_name):
     return md_name.rpartition(':')[2]
 
 
-def plan_new(device, name, level, members, spares, metadata, bitmap, examined, uses, force):
-    """Steps for an array that is not active. examined: {dev: examine export dict or None};
+def plan_new(device, name, level, members, spares, metadata, bitmap, examined, uses, force, missing=()):
+    """Steps for an array that is not active. members, spares: the listed devices that exist;
+    missing: how to name the listed devices that do not. examined: {dev: examine export dict or None};
     uses: {dev: [reasons it must not be written: 'held by ...', signatures]}. Returns [(verb, argv)]
-    or raises Refusal. force overrides signatures only: never another array's members, never a held device."""
+    or raises Refusal. force overrides signatures only: never another array's members, never a held device.
+    An array whose superblock is on some device is assembled from those (--run: degraded too); only
+    creating it needs every listed device."""
     devices = members + spares
     foreign = [(dev, examined[dev]) for dev in devices
                if examined.get(dev) and short_name(examined[dev].get('MD_NAME', '')) != name]
@@ -159,6 +177,9 @@ def plan_new(device, name, level, members, spares, metadata, bitmap, examined, u
             raise Refusal('%s holds a %s array (%s), not %s; refusing to touch it' % (
                 found[0], examined[found[0]].get('MD_LEVEL'), uuids[0], level_name(level)))
         return [('assemble', ['mdadm', '--assemble', device, '--run', '--uuid', uuids[0]] + found)]
+    if missing:
+        raise Refusal('cannot create %s: %s %s not exist, and no listed device carries the array\'s superblock' % (
+            device, ', '.join(missing), 'does' if len(missing) == 1 else 'do'))
     used = [(dev, uses[dev]) for dev in devices if uses.get(dev)]
     if used and not force:
         raise Refusal('refusing to create %s over devices that hold data (force=true overrides): %s' % (
@@ -172,8 +193,9 @@ def plan_new(device, name, level, members, spares, metadata, bitmap, examined, u
 
 
 def plan_active(device, current, level, members, spares, examined, uses, force):
-    """Steps for an active array: re-add or add what is missing, nothing else.
-    current: summary(); examined/uses: as for plan_new, for the missing devices only."""
+    """Steps that repair an active array: remove listed faulty members, then re-add or add the listed
+    devices that are not in it; nothing else. members, spares: the listed devices that exist;
+    current: summary(); examined/uses: as for plan_new, for the devices not in the array only."""
     if level_name(level) != current['level']:
         raise Refusal('%s is %s, not %s; changing the level is not done by this module' % (
             device, current['level'], level_name(level)))

@@ -127,6 +127,30 @@ def test_stopped_array_is_assembled_never_created(tmp_path):
     assert steps[0][1][-1] == '/dev/vdb' and '/dev/vdc' not in steps[0][1]
 
 
+def test_stopped_array_with_a_dead_disk_is_assembled_from_the_rest_and_never_created():
+    # The dead disk's by-id link is gone: the module passes the devices that exist, and names the others.
+    member = mdadm.parse_export(fixture('examine-member.txt'))
+    gone = ['/dev/disk/by-id/virtio-vdc']
+    steps = mdadm.plan_new(DEVICE, 'rec', '1', ['/dev/vdb'], [], '1.2', 'internal', {'/dev/vdb': member}, {},
+                           False, missing=gone)
+    assert steps == [('assemble', ['mdadm', '--assemble', DEVICE, '--run', '--uuid', member['MD_UUID'],
+                                   '/dev/vdb'])]
+    with pytest.raises(mdadm.Refusal, match='cannot create %s: %s does not exist' % (DEVICE, gone[0])):
+        mdadm.plan_new(DEVICE, 'rec', '1', ['/dev/vdb'], [], '1.2', 'internal', {'/dev/vdb': None},
+                       {'/dev/vdb': []}, True, missing=gone)
+
+
+@pytest.mark.parametrize('path, kernel', [
+    ('/dev/sdb', True), ('/dev/vdc1', True), ('/dev/hda', True), ('/dev/xvdb2', True), ('/dev/sdaa', True),
+    ('/dev/nvme0n1', True), ('/dev/nvme1n2p3', True),
+    ('/dev/disk/by-id/ata-QEMU_HARDDISK_QM00002', False), ('/dev/disk/by-path/pci-0000:00:05.0', False),
+    ('/dev/disk/by-id/nvme-eui.0025388b', False), ('/dev/md127', False), ('/dev/mapper/vg-lv', False),
+    ('/dev/nvme0', False), ('/dev/loop0', False),
+])
+def test_kernel_names_of_disks_and_partitions_are_told_from_stable_links(path, kernel):
+    assert mdadm.kernel_named([path]) == ([path] if kernel else [])
+
+
 def test_devices_of_two_arrays_are_refused():
     one = mdadm.parse_export(fixture('examine-member.txt'))
     other = dict(one, MD_UUID='00000000:00000000:00000000:00000001')
