@@ -19,7 +19,8 @@ description:
   - Metadata is created only when the backing device has none, which is checked with C(drbdadm dump-md)
     ("No valid meta data found"), never guessed. Before C(create-md), the backing device is checked for
     a filesystem, partition table, LVM or other signature (C(wipefs --no-act)) and for kernel holders; any
-    of them makes the module refuse, naming what it found, unless O(force=true).
+    of them makes the module refuse, naming what it found, unless O(keep_data=true) (the data stays, the
+    metadata goes after it) or O(force=true) (the data is lost).
   - A resource that is down is brought up; one that is up is adjusted only when C(drbdadm -d adjust) (a
     dry run) shows that the running settings differ from the configuration.
   - The initial sync happens exactly once, on the node with O(initial_sync_source=true), and only when both
@@ -29,6 +30,17 @@ description:
   - O(role) promotes or demotes. O(grow) resizes the device online once both backing devices grew and
     one side is Primary (DRBD 8.4 refuses to resize two Secondaries).
   - O(wait_uptodate) waits until both disks are UpToDate and returns the sync progress seen meanwhile.
+  - States that protect data are left alone. A resource that is up but StandAlone on this side (after a split
+    brain, or a manual disconnect) or Diskless although its configuration has a backing device (the device
+    failed or was detached) is neither reconnected nor re-attached. The module changes nothing and fails with
+    the state found and the commands that resolve it, unless O(repair=true).
+  - Once Pacemaker manages the resource (the CIB, read with C(cibadmin --query --scope resources), has an
+    C(ocf:linbit:drbd) primitive with C(drbd_resource) set to O(name)), the module never brings it up or down,
+    adjusts it, creates metadata, starts the initial sync nor changes the role behind Pacemaker's back. It
+    fails when O(role) is set or O(state=down), and warns when the configuration differs from the running
+    settings (Pacemaker applies it when it next starts the resource). It still grows the device online
+    (O(grow)). When Pacemaker is stopped on this host, the CIB it keeps on disk
+    (C(/var/lib/pacemaker/cib/cib.xml)) is read instead; without either the resource counts as not managed.
 author: hakvm.cluster developers (@hakvm-cluster)
 requirements:
   - drbd-utils 9 and the DRBD 8.4 kernel module (Debian bookworm, trixie).
@@ -36,9 +48,10 @@ attributes:
   check_mode:
     support: full
     description:
-      - Reads the state and the metadata, runs the adjust dry run, and reports the commands it would run;
-        changes nothing. For a resource that is down it cannot know the peer, so the initial sync it
-        predicts assumes a new peer too.
+      - Reads the state, the metadata and the CIB, runs the adjust dry run, and reports the commands it would
+        run; changes nothing. It refuses what a real run refuses. For a resource that is down it cannot know
+        the peer, so the initial sync it predicts assumes a new peer too; a resize it predicts leaves the
+        device as it is while the peer's backing device is still smaller.
   diff_mode:
     support: full
     description: Shows connection, roles, disk states and size before and after.
@@ -89,7 +102,37 @@ options:
     description:
       - Create metadata on a backing device that holds a filesystem or other signature. B(With internal
         metadata this overwrites the end of the device, and the initial sync overwrites the rest of the
-        peer's.)
+        peer's.) Not with O(keep_data).
+    type: bool
+    default: false
+  data_bytes:
+    description:
+      - The size in bytes (a multiple of 512) the DRBD device presents, as the resource's configuration pins it
+        with C(disk { size ...; }) (the drbd role writes it).
+      - The module refuses, before it creates metadata or brings the resource up, when the backing device is too
+        small for this size plus the internal metadata after it, naming the smallest volume that fits; and
+        when the running device is larger than this size (DRBD would shrink it, cutting off the end of the
+        data).
+    type: int
+  keep_data:
+    description:
+      - The backing device holds data that becomes the DRBD device's content, such as an imported guest disk.
+        Metadata is created although the device holds a filesystem or other signature, but only when the
+        internal metadata, at the end of the device, lies beyond the first O(data_bytes) bytes, which stay
+        untouched. Otherwise the module refuses and names the volume size needed; grow the volume first
+        (M(hakvm.cluster.lvm_volume)). Requires O(data_bytes).
+      - Set it only on the host whose data is the initial sync source (O(initial_sync_source)), because the
+        initial sync overwrites the peer's volume. Not with O(skip_initial_sync), which would leave the peer without the
+        data.
+      - A device held by the kernel (md, device-mapper, another DRBD) is refused all the same.
+    type: bool
+    default: false
+  repair:
+    description:
+      - Run C(drbdadm adjust) on a resource that is StandAlone or Diskless on this side (see above), which
+        reconnects and re-attaches it. B(It resolves no split brain.) DRBD detects it again and stays StandAlone
+        rather than lose data; resolve it by hand as the module's message says.
+      - Not under Pacemaker, which the module never works behind.
     type: bool
     default: false
 seealso:
@@ -107,11 +150,18 @@ EXAMPLES = r'''
   hakvm.cluster.drbd_resource:
     name: web1-disk0
     role: primary
+
+- name: Replicate an imported disk of 20 GiB; hv1 holds it, on a volume grown by the metadata size first
+  hakvm.cluster.drbd_resource:
+    name: db1-disk0
+    data_bytes: 21474836480
+    keep_data: "{{ inventory_hostname == 'hv1' }}"
+    initial_sync_source: "{{ inventory_hostname == 'hv1' }}"
 '''
 
 RETURN = r'''
 resource:
-  description: The resource after the call (in check mode, as read before it).
+  description: The resource after the call (in check mode, as read before it); when the module fails, as it is then.
   returned: always
   type: dict
   contains:
@@ -133,6 +183,11 @@ commands:
   type: list
   elements: str
   sample: ["drbdadm create-md --force web1-disk0", "drbdadm up web1-disk0"]
+managed_by_pacemaker:
+  description: Whether Pacemaker manages the resource (an ocf:linbit:drbd primitive for it in the CIB).
+  returned: always
+  type: bool
+  sample: false
 sync_log:
   description: Progress seen while waiting (O(wait_uptodate)), a line every 10 seconds and one at the end.
   returned: always
@@ -143,15 +198,17 @@ sync_log:
 
 import os
 import time
+import xml.etree.ElementTree as ET
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hakvm.cluster.plugins.module_utils.command import CommandError, Runner
-from ansible_collections.hakvm.cluster.plugins.module_utils.blockdev import in_use
-from ansible_collections.hakvm.cluster.plugins.module_utils.drbd import (GROW_MIN_BYTES, Refusal, current_uuid, describe,
-                                                                         is_connected, is_up, max_size_sectors, metadata_found,
-                                                                         needs_initial_sync, parse_proc_drbd, unconfigured)
+from ansible_collections.hakvm.cluster.plugins.module_utils.blockdev import holders, in_use
+from ansible_collections.hakvm.cluster.plugins.module_utils.drbd import (
+    GROW_MIN_BYTES, SECTOR, Refusal, current_uuid, describe, grow_target_bytes, is_connected, is_up, metadata_found,
+    needs_initial_sync, pacemaker_owner, parse_proc_drbd, pending_changes, protected_state, size_problem, unconfigured)
 
 PROC_DRBD = '/proc/drbd'
+CIB_ON_DISK = '/var/lib/pacemaker/cib/cib.xml'
 SYS_SIZE = '/sys/block/drbd%d/size'
 DRBDADM_84 = '/usr/lib/drbd/drbdadm-84'
 POLL_S = 2
@@ -164,6 +221,8 @@ class Resource:
     def __init__(self, module, runner, name):
         self.module, self.runner, self.name = module, runner, name
         self.commands = []
+        # The role set_role gave this side: check mode does not change the state later steps read.
+        self.role_set = None
         # The 8.4 module needs the 8.4 parser; drbdadm picks it only once the module is loaded.
         version = runner.run(['modinfo', '-F', 'version', 'drbd'], check=False)[1].strip()
         self.admin = DRBDADM_84 if version.startswith('8.4') and os.path.exists(DRBDADM_84) else 'drbdadm'
@@ -193,8 +252,15 @@ class Resource:
         size_file = SYS_SIZE % self.minor
         if is_up(state) and os.path.exists(size_file):
             with open(size_file) as size:
-                state['size_bytes'] = int(size.read()) * 512
+                state['size_bytes'] = int(size.read()) * SECTOR
         return state
+
+    def report(self, state):
+        return dict(
+            name=self.name, minor=self.minor, device=self.device, disk=self.disk, connection=state['connection'],
+            role=state['role'], peer_role=state['peer_role'], disk_state=state['disk'], peer_disk_state=state['peer_disk'],
+            sync_percent=state['sync_percent'], out_of_sync_bytes=state['out_of_sync_bytes'],
+            size_bytes=state['size_bytes'])
 
     def wait(self, done, timeout, log=None):
         """Poll the state until done(state) or timeout seconds; returns the last state.
@@ -212,6 +278,26 @@ class Resource:
                 logged = now
         return state
 
+    def pacemaker_owner(self):
+        """The Pacemaker resource that runs this one; None without cibadmin or a cluster running here."""
+        if not self.module.get_bin_path('cibadmin', opt_dirs=['/usr/sbin', '/sbin']):
+            return None
+        rc, out, err = self.runner.run(['cibadmin', '--query', '--scope', 'resources'], check=False)
+        if rc != 0:
+            # Pacemaker is stopped here: the CIB it keeps on disk still says who owns the resource.
+            if not os.path.exists(CIB_ON_DISK):
+                return None
+            with open(CIB_ON_DISK) as cib:
+                out = cib.read()
+        try:
+            return pacemaker_owner(out, self.name)
+        except ET.ParseError as exc:
+            # Unreadable is no answer: guessing "not managed" would act behind Pacemaker's back.
+            raise CommandError(['cibadmin', '--query', '--scope', 'resources'], rc, out, 'unreadable output: %s' % exc)
+
+    def backing_bytes(self):
+        return int(self.runner.run(['blockdev', '--getsize64', self.disk])[1])
+
     def has_metadata(self):
         rc, out, err = self.drbdadm('dump-md', self.name, check=False)
         found = metadata_found(rc, out + err)
@@ -219,19 +305,37 @@ class Resource:
             raise CommandError(['drbdadm', 'dump-md', self.name], rc, out, err)
         return found
 
-    def up(self, force):
+    def check_size(self, data_bytes, state):
+        problem = size_problem(self.disk, self.backing_bytes(), data_bytes, state['size_bytes'] if is_up(state) else None)
+        if problem:
+            raise Refusal('resource %s: %s; nothing was changed' % (self.name, problem))
+
+    def up(self, force, keep_data, data_bytes):
         if not self.has_metadata():
             reasons = in_use(self.runner, self.disk)
-            if reasons and not force:
-                raise Refusal('refusing to create DRBD metadata on %s: it holds %s (force=true overrides and '
+            if reasons and keep_data:
+                held = holders(self.disk)
+                if held:
+                    raise Refusal('refusing to create DRBD metadata on %s: it is held by %s, which keep_data does not '
+                                  'override; nothing was changed' % (self.disk, ', '.join(held)))
+                # check_size() found room for the metadata after data_bytes (keep_data requires data_bytes).
+                self.module.warn('resource %s: keep_data: the data on %s (%s) is kept; the DRBD metadata goes after '
+                                 'its first %d bytes. The initial sync from this host overwrites the peer\'s volume'
+                                 % (self.name, self.disk, '; '.join(reasons), data_bytes))
+            elif reasons and not force:
+                raise Refusal('refusing to create DRBD metadata on %s: it holds %s (keep_data=true with data_bytes keeps '
+                              'the data, when the volume has room for the metadata after it; force=true overrides and '
                               'destroys it); nothing was changed' % (self.disk, '; '.join(reasons)))
-            # Checked above: no metadata and nothing else (or force), so drbdmeta's questions are answered.
+            # Checked above: no metadata and nothing else (or force, or keep_data), so drbdmeta's questions are answered.
             self.act('create-md', '--force', self.name)
         self.act('up', self.name)
 
+    def pending(self):
+        """The drbdsetup verbs of `drbdadm -d adjust`: empty when the running settings match the configuration."""
+        return pending_changes(self.drbdadm('-d', 'adjust', self.name)[1])
+
     def adjust(self):
-        # -d prints the drbdsetup commands adjust would run; none when the running settings match.
-        if self.drbdadm('-d', 'adjust', self.name)[1].strip():
+        if self.pending():
             self.act('adjust', self.name)
 
     def initial_sync(self, skip, timeout):
@@ -265,15 +369,15 @@ class Resource:
     def set_role(self, role):
         if self.state()['role'].lower() != role:
             self.act(role, self.name)
+        self.role_set = role.capitalize()
 
-    def grow(self):
+    def grow(self, data_bytes):
         state = self.state()
         if not (state['connection'] == 'Connected' and state['disk'] == state['peer_disk'] == 'UpToDate'):
             return
-        backing = int(self.runner.run(['blockdev', '--getsize64', self.disk])[1])
-        if max_size_sectors(backing // 512) * 512 - state['size_bytes'] < GROW_MIN_BYTES:
+        if grow_target_bytes(self.backing_bytes(), data_bytes) - state['size_bytes'] < GROW_MIN_BYTES:
             return
-        if 'Primary' not in (state['role'], state['peer_role']):
+        if 'Primary' not in (self.role_set or state['role'], state['peer_role']):
             self.module.warn('resource %s: %s grew, but DRBD 8.4 resizes only while one side is Primary; the '
                              'device grows when this runs with one side Primary' % (self.name, self.disk))
             return
@@ -297,6 +401,54 @@ def uptodate(state):
     return state['disk'] == 'UpToDate' and state['peer_disk'] == 'UpToDate'
 
 
+def check_options(p):
+    if p['data_bytes'] is not None and (p['data_bytes'] <= 0 or p['data_bytes'] % SECTOR):
+        raise Refusal('data_bytes must be a positive multiple of 512 (DRBD sizes are in sectors), not %d' % p['data_bytes'])
+    if p['keep_data'] and p['skip_initial_sync']:
+        raise Refusal('keep_data keeps this host\'s data for the initial sync; skip_initial_sync would leave the peer '
+                      'without it')
+    if p['keep_data'] and p['force']:
+        raise Refusal('keep_data keeps the data on the backing device, force destroys it: choose one')
+
+
+def under_pacemaker(res, p, owner, state):
+    """What the module still does when Pacemaker runs the resource: refuse, warn, grow."""
+    if p['state'] == 'down':
+        raise Refusal('resource %s is managed by Pacemaker (%s): stop it through Pacemaker, not behind its back'
+                      % (res.name, owner))
+    if p['role']:
+        raise Refusal('resource %s is managed by Pacemaker (%s), which owns its role: promote or demote it through '
+                      'Pacemaker, or leave role unset' % (res.name, owner))
+    if not is_up(state):
+        return
+    pending = res.pending()
+    if pending:
+        res.module.warn('resource %s: the configuration differs from the running settings (%s); Pacemaker (%s) '
+                        'applies it when it next starts the resource, or run `drbdadm adjust %s`'
+                        % (res.name, ', '.join(pending), owner, res.name))
+    if p['initial_sync_source'] and state['disk'] == state['peer_disk'] == 'Inconsistent':
+        res.module.warn('resource %s: both sides are Inconsistent, but Pacemaker (%s) runs it, so the initial sync is '
+                        'not started behind its back' % (res.name, owner))
+    if p['grow']:
+        res.grow(p['data_bytes'])
+
+
+def converge(res, p, state):
+    """state=up without Pacemaker: metadata, up or adjust, initial sync, role, grow."""
+    if is_up(state):
+        res.adjust()
+    else:
+        res.up(p['force'], p['keep_data'], p['data_bytes'])
+    forced = p['initial_sync_source'] and res.initial_sync(p['skip_initial_sync'], p['connect_timeout'])
+    if p['role']:
+        res.set_role(p['role'])
+    elif forced:
+        # The forced promotion only starts the sync; the source goes back to Secondary.
+        res.act('secondary', res.name)
+    if p['grow'] and is_up(state):
+        res.grow(p['data_bytes'])
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -309,48 +461,49 @@ def main():
             grow=dict(type='bool', default=True),
             wait_uptodate=dict(type='int', default=0),
             force=dict(type='bool', default=False),
+            data_bytes=dict(type='int'),
+            keep_data=dict(type='bool', default=False),
+            repair=dict(type='bool', default=False),
         ),
+        required_if=[('keep_data', True, ['data_bytes'])],
         supports_check_mode=True,
     )
     p = module.params
-    result = dict(changed=False, commands=[], sync_log=[], resource={})
-    runner = Runner(module)
+    result = dict(changed=False, commands=[], sync_log=[], resource={}, managed_by_pacemaker=False)
+    res = None
     try:
-        res = Resource(module, runner, p['name'])
+        check_options(p)
+        res = Resource(module, Runner(module), p['name'])
         result['commands'] = res.commands
         before = res.state()
-        if p['state'] == 'down':
+        owner = res.pacemaker_owner()
+        result['managed_by_pacemaker'] = owner is not None
+        if p['state'] == 'up':
+            problem = protected_state(res.name, before, res.disk not in ('', 'none'), owner)
+            if problem and (owner or not p['repair']):
+                raise Refusal(problem)
+            if p['data_bytes'] is not None:
+                res.check_size(p['data_bytes'], before)
+        if owner:
+            under_pacemaker(res, p, owner, before)
+        elif p['state'] == 'down':
             if is_up(before):
                 res.act('down', res.name)
         else:
-            if is_up(before):
-                res.adjust()
-            else:
-                res.up(p['force'])
-            forced = p['initial_sync_source'] and res.initial_sync(p['skip_initial_sync'], p['connect_timeout'])
-            if p['role']:
-                res.set_role(p['role'])
-            elif forced:
-                # The forced promotion only starts the sync; the source goes back to Secondary.
-                res.act('secondary', res.name)
-            if p['grow'] and is_up(before):
-                res.grow()
+            converge(res, p, before)
         after = before if module.check_mode else res.state()
         if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up':
             after = res.wait(uptodate, p['wait_uptodate'], result['sync_log'])
             if not uptodate(after):
                 raise Refusal('resource %s: not UpToDate on both sides after %d s: %s' % (
                     res.name, p['wait_uptodate'], progress(p['wait_uptodate'], after)))
-    except Refusal as exc:
-        module.fail_json(msg='drbd_resource %s: %s' % (p['name'], exc), **result)
-    except CommandError as exc:
-        module.fail_json(msg='drbd_resource %s: %s' % (p['name'], exc), rc=exc.rc, stdout=exc.out, stderr=exc.err,
-                         **result)
+    except (Refusal, CommandError) as exc:
+        if res is not None:
+            result['resource'] = res.report(res.state())
+        extra = dict(rc=exc.rc, stdout=exc.out, stderr=exc.err) if isinstance(exc, CommandError) else {}
+        module.fail_json(msg='drbd_resource %s: %s' % (p['name'], exc), **dict(result, **extra))
     result['changed'] = bool(res.commands)
-    result['resource'] = dict(
-        name=res.name, minor=res.minor, device=res.device, disk=res.disk, connection=after['connection'],
-        role=after['role'], peer_role=after['peer_role'], disk_state=after['disk'], peer_disk_state=after['peer_disk'],
-        sync_percent=after['sync_percent'], out_of_sync_bytes=after['out_of_sync_bytes'], size_bytes=after['size_bytes'])
+    result['resource'] = res.report(after)
     if module._diff:
         result['diff'] = dict(before=describe(res.name, before), after=describe(res.name, after))
     module.exit_json(**result)
