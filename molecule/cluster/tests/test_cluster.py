@@ -8,8 +8,12 @@ def name(host):
     return host.backend.get_hostname()
 
 
+# The inventory names are FQDNs (kvm-a.lab.example); the node names, and host names, the short ones.
+NODES = {"kvm-a": 7, "kvm-b": 9}     # node ids the hand-made cluster had; adoption kept them
+
+
 def is_kvm_host(host):
-    return name(host).startswith("hv")
+    return name(host) in NODES
 
 
 @pytest.fixture
@@ -46,7 +50,7 @@ def test_crypto_is_on_at_runtime(kvm_host):
 def test_both_links_connect_to_the_peer(kvm_host):
     # Connected links prove the peer holds the same authkey (knet drops what it cannot decrypt).
     out = kvm_host.check_output("corosync-cfgtool -n")
-    peer = "1" if name(kvm_host) == "hv2" else "2"
+    peer = str(NODES["kvm-a" if name(kvm_host) == "kvm-b" else "kvm-b"])
     block = out.split(f"nodeid: {peer} reachable", 1)[1]
     assert "LINK: 0" in block and "LINK: 1" in block
     assert block.count(" connected") == 2, out
@@ -81,14 +85,14 @@ def test_pacemaker_configuration_is_valid(kvm_host):
 
 
 def test_each_fence_device_runs_on_the_other_host(kvm_host):
-    for target, runner in (("hv1", "hv2"), ("hv2", "hv1")):
+    for target, runner in (("kvm-a", "kvm-b"), ("kvm-b", "kvm-a")):
         out = kvm_host.check_output(f"crm_resource --locate --resource fence_{target}")
         assert f"running on: {runner}" in out, out
 
 
 def test_connectivity_clone_sets_pingd(kvm_host):
     out = kvm_host.check_output("crm_resource --locate --resource cl_ping")
-    assert "running on: hv1" in out and "running on: hv2" in out, out
+    assert "running on: kvm-a" in out and "running on: kvm-b" in out, out
     score = kvm_host.check_output(f"attrd_updater --query --name pingd --node {name(kvm_host)}")
     assert 'value="1000"' in score, score
 
@@ -97,5 +101,23 @@ def test_fence_devices_use_the_backends_agent(kvm_host):
     # VMs have virtual BMCs: the production agent. Containers have none: the lab-only dummy.
     agent = "fence_ipmilan" if os.environ.get("HAKVM_LAB_BACKEND") == "vm" else "fence_dummy"
     status = kvm_host.check_output("crm_mon --one-shot --output-as=xml")   # agents, never parameters
-    for target in ("hv1", "hv2"):
+    for target in NODES:
         assert f'id="fence_{target}" resource_agent="stonith:{agent}"' in status, status
+
+
+def test_the_adopted_clusters_node_ids_and_resource_are_kept(kvm_host):
+    nodelist = kvm_host.check_output("corosync-cmapctl -b nodelist.node")
+    for node, nodeid in NODES.items():
+        index = nodelist.split("name (str) = %s" % node)[0].rsplit("nodelist.node.", 1)[1].split(".")[0]
+        assert "nodelist.node.%s.nodeid (u32) = %d" % (index, nodeid) in nodelist, nodelist
+    assert "running on" in kvm_host.check_output("crm_resource --locate --resource existing_dummy")
+    assert "cluster_name: hakvm" in kvm_host.file("/etc/corosync/corosync.conf").content_string
+
+
+def test_the_bmc_password_stays_out_of_the_cib(kvm_host):
+    if os.environ.get("HAKVM_LAB_BACKEND") != "vm":
+        pytest.skip("fence_ipmilan (vm backend) only")
+    cib = kvm_host.check_output("cibadmin --query --scope resources")
+    assert 'name="password_script"' in cib and 'name="password"' not in cib
+    secret = kvm_host.file("/etc/hakvm/fence/fence_kvm-a.password")
+    assert (secret.user, secret.mode) == ("root", 0o600)
