@@ -82,7 +82,7 @@ def test_firewall_table(host):
         assert 'comment "drbd"' in ruleset and 'comment "corosync link 0"' in ruleset
         assert "corosync-qnetd" not in ruleset
     else:
-        assert "ip saddr { 198.18.2.11, 198.18.2.12 } tcp dport 5403 accept" in ruleset
+        assert 'ip saddr { 198.18.2.11, 198.18.2.12 } tcp dport 5403 accept comment "corosync-qnetd' in ruleset
         assert "drbd" not in ruleset
     assert host.service("nftables").is_enabled
 
@@ -102,6 +102,15 @@ def test_cluster_ports_open_to_backplane_peers_only(host, port):
     elif me == "arb":
         # From the arbitrator on the LAN: dropped by hv1's firewall.
         assert _tcp(host, "198.18.2.11", port) == "dropped"
+
+
+def test_boot_configuration_flushes_no_one_elses_tables(host):
+    conf = host.file("/etc/nftables.conf").content_string
+    assert "flush ruleset" not in conf and 'include "/etc/nftables.d/*.nft"' in conf
+    assert "ExecStop=-/usr/sbin/nft delete table inet hakvm" in host.check_output("systemctl cat nftables")
+    # The boot table is the one proven last; its listing is what the next run compares the running table with.
+    assert host.file("/var/lib/hakvm/firewall/proven.listing").content_string.strip() == \
+        host.check_output("nft list table inet hakvm").strip()
 
 
 def test_rollback_timer_is_disarmed(host):

@@ -57,10 +57,21 @@ def test_kvm_host_opens_cluster_ports_to_peers_only():
     assert "5403" not in text
 
 
-def test_arbitrator_opens_qnetd_to_the_kvm_hosts_only():
-    text = render("hakvm.nft.j2", "arb")
-    assert "ip saddr { 198.51.100.11, 198.51.100.12 } tcp dport 5403 accept" in text
+def test_arbitrator_opens_qnetd_to_the_hosts_of_every_cluster_it_serves():
+    # tasks/qnetd_clients.yml: this inventory's KVM hosts plus the lists other clusters' runs left.
+    clients = ["198.51.100.11", "198.51.100.12", "203.0.113.21", "203.0.113.22"]
+    text = render("hakvm.nft.j2", "arb", __base_qnetd_clients=clients)
+    assert "ip saddr { %s } tcp dport 5403 accept" % ", ".join(clients) in text
     assert "7788" not in text and "backplane_peers" not in text
+
+
+def test_node_names_in_etc_hosts_follow_hakvm_node_name():
+    hostvars = dict(HOSTVARS, **{"kvm-a.example.net": {"ansible_host": "198.51.100.21", "base_backplane_address": "192.0.2.21"},
+                                 "hv9": {"ansible_host": "198.51.100.29", "hakvm_node_name": "server-29"}})
+    groups = {"hakvm_cluster": ["kvm-a.example.net", "hv9", "arb"], "kvm_hosts": ["kvm-a.example.net", "hv9"],
+              "arbitrator": ["arb"]}
+    entries = hosts_entries(render("hosts.j2", "arb", hostvars=hostvars, groups=groups))
+    assert entries == {"kvm-a": "198.51.100.21", "server-29": "198.51.100.29", "arb": "198.51.100.13"}
 
 
 @pytest.mark.parametrize("sources, rule", [
