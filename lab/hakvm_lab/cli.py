@@ -1,4 +1,4 @@
-"""hakvm-lab command line: image, up, down, status."""
+"""hakvm-lab command line: image, guest-image, up, down, status."""
 import argparse
 import json
 import os
@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from hakvm_lab import image, net, nodes, nspawn, proxy, topology, vbmc, vm
+from hakvm_lab import guest, image, net, nodes, nspawn, proxy, topology, vbmc, vm
 from hakvm_lab.util import (LAB_ROOT, REPO_ROOT, LabError, log, pid_alive, read_json, run, spawn, stop_pid,
                             write_json)
 
@@ -46,6 +46,11 @@ def _lab_name(args):
 def cmd_image(args):
     for release in args.release or ["trixie"]:
         print(image.ensure_image(release))
+    return 0
+
+
+def cmd_guest_image(args):
+    print(guest.ensure_guest(args.release))
     return 0
 
 
@@ -195,6 +200,17 @@ def cmd_link(args):
     return 0
 
 
+def cmd_disk(args):
+    """Fault tests: pull a VM's extra disk out (as a dead drive) or plug it back in."""
+    state, node = _running_node(args)
+    topo = state["topology"]
+    if topo["backend"] != "vm":
+        raise LabError("disk needs the vm backend: containers have no disks of their own")
+    vm.set_disk(topo, node, state["nodes"][args.node], args.dev, args.state, lab_dir(topo["name"]) / node["name"])
+    log(f"{args.node}: disk {args.dev} {args.state}ed")
+    return 0
+
+
 def cmd_crash(args):
     """Fault tests: crash a VM's kernel (sysrq c). It hangs, powered on and silent, until its BMC resets it."""
     state, node = _running_node(args)
@@ -235,6 +251,9 @@ def parser():
     sp = sub.add_parser("image", help="build (or reuse) the node image")
     sp.add_argument("--release", action="append", choices=image.RELEASES)
     sp.set_defaults(func=cmd_image)
+    sp = sub.add_parser("guest-image", help="build (or reuse) the test guest: cloud kernel and busybox initramfs")
+    sp.add_argument("--release", choices=image.RELEASES, default="trixie")
+    sp.set_defaults(func=cmd_guest_image)
     sp = sub.add_parser("up", help="bring the lab up (idempotent)")
     with_topology(sp)
     sp.add_argument("--json", action="store_true")
@@ -262,6 +281,13 @@ def parser():
     sp.add_argument("network", choices=["lan", "backplane"])
     sp.add_argument("state", choices=["up", "down"])
     sp.set_defaults(func=cmd_link)
+    sp = sub.add_parser("disk", help="pull a VM's extra disk out or plug it back in (fault tests)")
+    with_topology(sp)
+    sp.add_argument("--name")
+    sp.add_argument("node")
+    sp.add_argument("dev", help="vdb, vdc, ...")
+    sp.add_argument("state", choices=["detach", "attach"])
+    sp.set_defaults(func=cmd_disk)
     sp = sub.add_parser("crash", help="crash a VM's kernel; it hangs until fenced (fault tests)")
     with_topology(sp)
     sp.add_argument("--name")

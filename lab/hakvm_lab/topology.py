@@ -15,6 +15,8 @@ from hakvm_lab.util import LabError, run, venv_bin
 LAB_RANGE = ipaddress.ip_network("198.18.0.0/15")
 BACKENDS = ("vm", "nspawn")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,14}$")
+# Node names may be FQDNs (an inventory of kvm-a.example.net): a short first label, then DNS labels.
+NODE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,14}(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 NODE_DEFAULTS = {"lan": None, "backplane": None, "memory_mb": 1024, "cpus": 1, "disks": [], "ipmi_port": None}
 
 
@@ -51,8 +53,9 @@ def normalize(data, backend=None, release=None):
     for raw in data.get("nodes", []):
         node = dict(NODE_DEFAULTS, **{k: v for k, v in raw.items() if k in NODE_DEFAULTS or k == "name"})
         nname = node.get("name", "")
-        if not NAME_RE.match(str(nname)):
-            raise LabError(f"node {nname!r}: names are 1-15 lower-case letters, digits or '-'")
+        if not NODE_NAME_RE.match(str(nname)) or len(str(nname)) > 55:
+            raise LabError(f"node {nname!r}: names are 1-15 lower-case letters, digits or '-', optionally followed "
+                           "by a domain (kvm-a.example.net), 55 characters at most")
         if nname in seen:
             raise LabError(f"node {nname}: defined twice")
         seen.add(nname)

@@ -173,6 +173,22 @@ def set_link(topo, node, record, network, state):
     _virsh("domif-setlink", record.get("domain") or domain_name(topo, node), mac, state)
 
 
+def set_disk(topo, node, record, dev, state, workdir):
+    """Pull an extra disk out of a running VM, or plug it back in, as a failed or replaced drive would be.
+
+    The guest sees a hot-unplug (its /dev/disk/by-id link vanishes with it) and a hot-plug of the same
+    image with the same serial."""
+    name = record.get("domain") or domain_name(topo, node)
+    index = ord(dev[-1]) - ord("b")
+    if not dev.startswith("vd") or dev == "vda" or not 0 <= index < len(node["disks"]):
+        raise LabError(f"{node['name']} has no extra disk {dev} (it has vdb..vd{chr(ord('a') + len(node['disks']))})")
+    if state == "detach":
+        _virsh("detach-disk", name, dev, "--live")
+    else:
+        _virsh("attach-disk", name, Path(workdir) / f"disk{index + 1}.img", dev, "--live", "--targetbus", "virtio",
+               "--driver", "qemu", "--subdriver", "raw", "--cache", "unsafe", "--serial", f"hakvm-{dev}")
+
+
 def running(record):
     state = _virsh("domstate", record.get("domain", ""), check=False)
     return state.returncode == 0 and "running" in state.stdout

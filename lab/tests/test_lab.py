@@ -32,11 +32,18 @@ def test_normalize_fills_defaults_and_names_bridges():
     ({"nodes": [{"name": "hv1", "lan": "198.18.8.5"}, {"name": "hv1", "lan": "198.18.8.6"}]}, "defined twice"),
     ({"nodes": [{"name": "a", "lan": "198.18.8.5"}, {"name": "b", "lan": "198.18.8.5"}]}, "share an address"),
     ({"nodes": [{"name": "hv1"}]}, "needs a lan address"),
+    ({"nodes": [{"name": "Kvm-A.example.net", "lan": "198.18.8.5"}]}, "names are"),
+    ({"nodes": [{"name": "kvm-a..example.net", "lan": "198.18.8.5"}]}, "names are"),
     ({"nodes": []}, "no nodes"),
 ])
 def test_normalize_rejects_bad_input_naming_the_culprit(change, message):
     with pytest.raises(LabError, match=message):
         topology.normalize(topo(**change))
+
+
+def test_node_names_may_be_fqdns():
+    t = topology.normalize(topo(nodes=[{"name": "kvm-a.lab.example", "lan": "198.18.8.11"}]))
+    assert t["nodes"][0]["name"] == "kvm-a.lab.example"
 
 
 def test_backend_is_checked():

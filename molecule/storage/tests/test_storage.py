@@ -8,16 +8,28 @@ def test_mirror_is_clean_with_both_disks(host):
                      ).content_string.strip() == "0"
 
 
-def test_mdadm_conf_names_the_array_by_uuid(host):
-    uuid = host.check_output("mdadm --detail --export /dev/md/guests | sed -n 's/^MD_UUID=//p'")
+def uuid(host, array):
+    return host.check_output("mdadm --detail --export /dev/md/%s | sed -n 's/^MD_UUID=//p'" % array)
+
+
+def test_mdadm_conf_names_every_array_by_uuid_and_keeps_the_installers_lines(host):
     conf = host.file("/etc/mdadm/mdadm.conf").content_string
-    assert "ARRAY /dev/md/guests metadata=1.2 UUID=%s" % uuid in conf
-    assert "MAILADDR root" in conf
+    block = conf.split("# BEGIN hakvm.cluster.raid", 1)[1].split("# END hakvm.cluster.raid", 1)[0]
+    outside = conf.replace(block, "")
+    # The role's array and the one made by hand (active, named nowhere) are in the role's block; the
+    # "installer's" mirror keeps its own line outside it, written by prepare.yml.
+    assert "ARRAY /dev/md/guests metadata=1.2 UUID=%s" % uuid(host, "guests") in block
+    assert "UUID=%s" % uuid(host, "handmade") in block
+    assert "UUID=%s" % uuid(host, "system") in outside and "UUID=%s" % uuid(host, "system") not in block
+    assert "# installer" in outside and outside.count("MAILADDR root") == 1
 
 
-def test_initramfs_carries_the_same_mdadm_conf(host):
-    listing = host.check_output("lsinitramfs /boot/initrd.img-$(uname -r) | grep mdadm.conf || true")
-    assert "etc/mdadm/mdadm.conf" in listing
+def test_initramfs_of_every_kernel_carries_every_array(host):
+    for initrd in host.check_output("ls /boot/initrd.img-*").split():
+        conf = host.check_output("d=$(mktemp -d) && unmkinitramfs %s $d && cat $(find $d -path '*etc/mdadm/mdadm.conf')"
+                                 " && rm -rf $d" % initrd)
+        for array in ("guests", "handmade", "system"):
+            assert "UUID=%s" % uuid(host, array) in conf, (initrd, array)
 
 
 def test_lvm_scans_only_md_devices(host):
@@ -58,8 +70,14 @@ def test_drbd_configuration(host):
     assert common.mode == 0o600 and common.user == "root"
     dump = host.check_output("drbdadm dump web1-disk0")
     assert "address          ipv4 198.18.3.11:7788;" in dump and "address          ipv4 198.18.3.12:7788;" in dump
-    assert "minor 0;" in dump
-    assert "cram-hmac-alg" in host.check_output("drbdadm dump all | grep -v shared-secret")
+    assert "on hv1 {" in dump and "on hv2 {" in dump and "minor 0;" in dump
+    settings = host.check_output("drbdadm dump all | grep -v shared-secret")
+    # Split brains are never resolved by throwing changes away, and are reported.
+    for line in ("cram-hmac-alg    sha256;", "after-sb-0pri    discard-zero-changes;", "after-sb-1pri    consensus;",
+                 "after-sb-2pri    disconnect;", "fencing          resource-only;",
+                 'fence-peer       /usr/local/sbin/hakvm-drbd-fence-peer;',
+                 'split-brain      "/usr/lib/drbd/notify-split-brain.sh root";'):
+        assert line in settings, line
 
 
 def test_drbd_is_left_to_pacemaker(host):
