@@ -5,7 +5,8 @@ import pytest
 
 
 def name(host):
-    return host.backend.get_hostname()
+    """The node name: the inventory name (kvm-a.lab.example) up to its first dot."""
+    return host.backend.get_hostname().split(".")[0]
 
 
 # The inventory names are FQDNs (kvm-a.lab.example); the node names, and host names, the short ones.
