@@ -28,6 +28,7 @@ attributes:
     description: Reads only.
   diff_mode:
     support: none
+    description: Nothing changes.
 options:
   path:
     description: The corosync configuration file.
@@ -71,7 +72,7 @@ config:
     crypto_hash: {description: totem.crypto_hash., type: str, sample: sha256}
     two_node: {description: Whether quorum.two_node is on., type: bool, sample: false}
     qdevice: {description: Whether a quorum device is configured., type: bool, sample: true}
-    error: {description: Why the file could not be read as corosync.conf, else null., type: str, sample: null}
+    error: {description: "Why the file could not be read as corosync.conf; null when it could.", type: str, sample: null}
 running:
   description: Whether corosync runs on this host.
   returned: always
