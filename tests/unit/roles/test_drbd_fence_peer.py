@@ -515,6 +515,16 @@ def test_unfence_removes_the_constraint_and_is_idempotent(cluster):
 
 
 @pytestmark_cli
+def test_unfence_without_a_cluster_gives_up_soon(cluster):
+    """after-resync-target runs in DRBD's worker: an initial sync before Pacemaker runs must not stall it."""
+    cluster.build()
+    cluster.proc.write_text(proc_drbd(cs="Connected", pdsk="UpToDate"))
+    done = cluster.run("--unfence", "--unfence-timeout", "2", CIB_file=str(cluster.path / "nowhere.xml"))
+    assert done.returncode == 1 and 2 <= done.elapsed < 8, done.stderr
+    assert "drbd-fence-by-handler-" in done.stderr
+
+
+@pytestmark_cli
 def test_a_program_name_with_unfence_unfences(cluster):
     """Like upstream's crm-unfence-peer.sh symlink: the name alone selects --unfence."""
     cluster.build()
@@ -575,7 +585,7 @@ def test_peer_down_without_fencing_is_not_trusted(cluster):
     cluster.build(peer_state=STAMP_FENCED)
     cluster.state.update(members={"hv1": "member", "hv2": "lost"}, answering=[])
     cluster.save()
-    done = cluster.run("--timeout", "2")
+    done = cluster.run("--primary-timeout", "2")
     assert done.returncode == 13, done.stderr
     assert "no fencing in the last 120s" in done.stderr
     assert cluster.constraints() == []
@@ -600,7 +610,7 @@ def test_unconfirmed_peer_keeps_io_frozen_and_places_nothing(cluster):
     cluster.state.update(members={"hv1": "member", "hv2": "lost"}, answering=[],
                          fencing=[{"target": "hv2", "at": time.time() - 60}])  # an older incident
     cluster.save()
-    done = cluster.run("--timeout", "3")
+    done = cluster.run("--primary-timeout", "3")
     assert done.returncode == 13, done.stderr
     assert 3 <= done.elapsed < 10
     assert "I/O STAYS FROZEN" in done.stderr
@@ -608,11 +618,35 @@ def test_unconfirmed_peer_keeps_io_frozen_and_places_nothing(cluster):
 
 
 @pytestmark_cli
+def test_a_primary_waits_past_the_timeout_until_the_peer_is_fenced(cluster):
+    """A fencing that takes longer than --timeout (a BMC retry): giving up would freeze I/O for good."""
+    cluster.build(peer_state=STAMP_LOST)
+    cluster.state.update(members={"hv1": "member", "hv2": "lost"}, answering=[],
+                         fencing=[{"target": "hv2", "at": time.time() + 4}])
+    cluster.save()
+    done = cluster.run("--timeout", "1")
+    assert done.returncode == 7, done.stderr
+    assert 3.5 < done.elapsed < 10
+    assert len(cluster.constraints()) == 1
+
+
+@pytestmark_cli
+def test_a_secondary_gives_up_after_the_timeout(cluster):
+    cluster.build(peer_state=STAMP_LOST)
+    cluster.state.update(members={"hv1": "member", "hv2": "lost"}, answering=[])
+    cluster.save()
+    cluster.proc.write_text(proc_drbd(role="Secondary"))
+    done = cluster.run("--timeout", "2")
+    assert done.returncode == 13, done.stderr
+    assert 2 <= done.elapsed < 8 and cluster.constraints() == []
+
+
+@pytestmark_cli
 def test_peer_member_whose_controller_does_not_answer_is_not_reachable(cluster):
     cluster.build()
     cluster.state["answering"] = []
     cluster.save()
-    done = cluster.run("--timeout", "2")
+    done = cluster.run("--primary-timeout", "2")
     assert done.returncode == 13, done.stderr
     assert "controller does not answer" in done.stderr
     assert cluster.constraints() == []
@@ -641,7 +675,7 @@ def test_cib_that_appears_late_is_retried_and_a_missing_one_times_out(cluster):
         timer.join()
     assert done.returncode == 4, done.stderr
     assert "cibadmin --query failed" in done.stderr
-    missing = cluster.run("--timeout", "2", CIB_file=str(cluster.path / "nowhere.xml"))
+    missing = cluster.run("--primary-timeout", "2", CIB_file=str(cluster.path / "nowhere.xml"))
     assert missing.returncode == 11, missing.stderr
 
 
@@ -707,9 +741,11 @@ def test_drbd_not_run_by_pacemaker(cluster):
 
 
 @pytestmark_cli
-def test_link_back_before_anything_is_done(cluster):
+@pytest.mark.parametrize("cs, pdsk", [("Connected", "UpToDate"), ("SyncSource", "Inconsistent"),
+                                      ("WFBitMapS", "Outdated")])
+def test_link_back_before_anything_is_done(cluster, cs, pdsk):
     cluster.build()
-    cluster.proc.write_text(proc_drbd(cs="Connected", pdsk="UpToDate"))
+    cluster.proc.write_text(proc_drbd(cs=cs, pdsk=pdsk))
     done = cluster.run()
     assert done.returncode == 1
     assert cluster.constraints() == []
