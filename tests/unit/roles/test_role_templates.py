@@ -169,3 +169,24 @@ def test_fqdn_node_names_are_valid_and_bad_ones_are_named():
     hostvars = {h: dict(v, hakvm_node_name=h.replace("kvm-", "kvm_")) for h, v in CLUSTER_HOSTVARS.items()}
     errors = nodes(cluster_vars([info(h) for h in CLUSTER_HOSTVARS], hostvars=hostvars))["errors"]
     assert any("kvm_a.example.net is not a valid host name" in e for e in errors), errors
+
+
+def drbd_conflicts(existing):
+    variables = dict(role_vars("drbd"), drbd_hosts=["hv1", "hv2"], drbd_port_base=7788,
+                     drbd_resources=[{"name": "web1-disk0", "minor": 3, "disk": "/dev/guests/web1-disk0"}],
+                     hostvars={"hv1": {"base_backplane_address": "10.9.0.1"}, "hv2": {"base_backplane_address": "10.9.0.2"}},
+                     inventory_hostname="hv1", __drbd_existing={"stdout_lines": existing})
+    return json.loads(render("drbd", "conflicts.json.j2", variables))
+
+
+def test_drbd_refuses_a_resource_on_another_resources_minor_address_or_name():
+    # awk's lines from `drbdadm dump all`: the declared resource itself in its own file is no conflict.
+    assert drbd_conflicts(["web1-disk0 /etc/drbd.d/web1-disk0.res minor 3",
+                           "web1-disk0 /etc/drbd.d/web1-disk0.res address 10.9.0.1:7791",
+                           "old /etc/drbd.d/old.res minor 4"]) == []
+    errors = " | ".join(drbd_conflicts(["gone-disk0 /etc/drbd.d/gone-disk0.res minor 3",
+                                        "gone-disk0 /etc/drbd.d/gone-disk0.res address 10.9.0.2:7791",
+                                        "web1-disk0 /etc/drbd.d/hand.res minor 9"]))
+    assert "gone-disk0 (/etc/drbd.d/gone-disk0.res) already uses minor 3, which web1-disk0" in errors
+    assert "already uses address 10.9.0.2:7791" in errors
+    assert "web1-disk0 is already defined in /etc/drbd.d/hand.res" in errors
