@@ -1,4 +1,5 @@
 """The base role's firewall and /etc/hosts templates, rendered by Ansible's own templating engine."""
+import json
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,19 @@ def test_table_replaces_itself_without_flushing_other_tables():
     text = render("hakvm.nft.j2", "hv1")
     assert text.index("table inet hakvm\n") < text.index("delete table inet hakvm") < text.index("table inet hakvm {")
     assert "flush ruleset" not in text
+
+
+def test_node_names_must_be_host_names_and_unique():
+    def errors(hosts, **hostvars):
+        defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+        variables = dict(defaults, groups={"hakvm_cluster": hosts}, hostvars={h: hostvars.get(h, {}) for h in hosts})
+        text = (ROLE / "templates" / "node_names.json.j2").read_text()
+        return json.loads(Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text)))
+    assert errors(["kvm-a.example.net", "kvm-b.example.net", "arb-1"]) == []
+    ips = " | ".join(errors(["192.0.2.11", "192.0.2.12"]))
+    assert "192.0.2.11: node name 192 is not a valid host name" in ips
+    dup = errors(["hv1.site-a.example", "hv1.site-b.example"])
+    assert dup == ["hv1.site-b.example: node name hv1 is also hv1.site-a.example's"]
+    assert errors(["192.0.2.11", "192.0.2.12"], **{"192.0.2.11": {"hakvm_node_name": "kvm-a"},
+                                                   "192.0.2.12": {"hakvm_node_name": "kvm-b"}}) == []
+    assert errors(["-bad", "good"])[0].startswith("-bad: node name -bad")
