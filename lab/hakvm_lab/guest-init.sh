@@ -12,6 +12,7 @@
 #   ACK <k>                                      record k and the header naming it are durable
 #   HAKVM-GUEST ALIVE seq=<k> up=<uptime s>      every 60th record
 #   HAKVM-GUEST ERROR <what>                     and it retries
+#   HAKVM-GUEST POWEROFF                         the ACPI power button was pressed (virsh shutdown)
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -32,6 +33,17 @@ if [ -s /etc/modules ]; then
         insmod "/lib/modules/$module.ko" || say "ERROR insmod $module"
     done </etc/modules
 fi
+
+# A graceful shutdown (virsh shutdown, Pacemaker's stop) presses the ACPI power button: flush and power
+# off, as an operating system would. A record being written then is not acknowledged yet.
+for event in /sys/class/input/event*; do
+    read -r name <"$event/device/name" 2>/dev/null || continue
+    case $name in
+        *"Power Button"*)
+            (dd if="/dev/input/${event##*/}" bs=24 count=1 >/dev/null 2>&1 && say POWEROFF && sync && poweroff -f) &
+            ;;
+    esac
+done
 
 disk=/dev/vda
 waited=0

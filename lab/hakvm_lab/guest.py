@@ -26,7 +26,10 @@ KERNEL_PACKAGE = "linux-image-cloud-amd64"      # a metapackage: its dependency 
 BUSYBOX_PACKAGE = "busybox-static"
 # Drivers /init needs to find its disk, by kernel config option; modules (=m) go into the initramfs.
 DRIVERS = {"CONFIG_VIRTIO_PCI": "virtio_pci", "CONFIG_VIRTIO_BLK": "virtio_blk"}
-BUILD_VERSION = 1                       # raise when the build itself changes
+# Drivers for the ACPI power button (virsh shutdown), loaded when the kernel has them: without them the
+# guest ignores a graceful shutdown and Pacemaker's stop waits out its timeout before destroying it.
+OPTIONAL_DRIVERS = {"CONFIG_INPUT_EVDEV": "evdev", "CONFIG_ACPI_BUTTON": "button"}
+BUILD_VERSION = 2                       # raise when the build itself changes
 
 
 def recipe(release):
@@ -39,6 +42,7 @@ def recipe(release):
         "security_mirror": node["security_mirror"],
         "packages": [KERNEL_PACKAGE, BUSYBOX_PACKAGE],
         "drivers": DRIVERS,
+        "optional_drivers": OPTIONAL_DRIVERS,
         "init_sha256": hashlib.sha256(INIT_SCRIPT.read_bytes()).hexdigest(),
     }
 
@@ -69,7 +73,8 @@ def ensure_guest(release):
     version = kernels[0].name.removeprefix("vmlinuz-")
     config = kernel_config((tree / "boot" / f"config-{version}").read_text())
     modules = _module_files(tree, version)
-    order = modules_to_load(config, DRIVERS, lambda name: modinfo_depends(_module_bytes(modules, name)))
+    order = modules_to_load(config, DRIVERS, lambda name: modinfo_depends(_module_bytes(modules, name)),
+                            optional=OPTIONAL_DRIVERS)
     busybox = next((p for p in (tree / "usr/bin/busybox", tree / "bin/busybox") if p.exists()), None)
     if busybox is None:
         raise LabError(f"{BUSYBOX_PACKAGE} has no busybox binary")
@@ -142,8 +147,9 @@ def kernel_config(text):
     return dict(line.split("=", 1) for line in text.splitlines() if line.startswith("CONFIG_") and "=" in line)
 
 
-def modules_to_load(config, drivers, depends):
-    """The modules to insmod for drivers ({option: module}), dependencies first.
+def modules_to_load(config, drivers, depends, optional=None):
+    """The modules to insmod for drivers ({option: module}), dependencies first, then those of the
+    optional drivers the kernel has.
 
     depends(name) lists a module's dependencies. Built-in (=y) drivers need none."""
     order = []
@@ -160,6 +166,9 @@ def modules_to_load(config, drivers, depends):
             add(module)
         elif value != "y":
             raise LabError(f"the guest kernel lacks {option} ({module}), which the guest needs to find its disk")
+    for option, module in (optional or {}).items():
+        if config.get(option) == "m":
+            add(module)
     return order
 
 

@@ -35,6 +35,7 @@ def recipe(release):
         "components": data["components"],
         "packages": sorted(packages),
         "masked_units": sorted(data.get("masked_units", [])),
+        "removed_paths": sorted(data.get("removed_paths", [])),
     }
 
 
@@ -109,6 +110,8 @@ def _boot_initrd(rootfs, version, dest):
 def _finish_rootfs(rootfs, rcp):
     """Make the tree generic: every node gets its own identity when the lab creates it."""
     run(["systemctl", f"--root={rootfs}", "mask", *rcp["masked_units"]])
+    for path in rcp.get("removed_paths", []):
+        (Path(rootfs) / path.lstrip("/")).unlink(missing_ok=True)
     for key in (rootfs / "etc" / "ssh").glob("ssh_host_*"):
         key.unlink()
     (rootfs / "etc" / "machine-id").write_text("")

@@ -93,6 +93,14 @@ def test_modules_to_load_puts_dependencies_first_and_skips_built_ins():
         guest.modules_to_load({"CONFIG_VIRTIO_PCI": "y"}, guest.DRIVERS, lambda name: [])
 
 
+def test_modules_to_load_adds_the_optional_drivers_the_kernel_has():
+    config = {"CONFIG_VIRTIO_PCI": "y", "CONFIG_VIRTIO_BLK": "y", "CONFIG_INPUT_EVDEV": "m", "CONFIG_ACPI_BUTTON": "y"}
+    assert guest.modules_to_load(config, guest.DRIVERS, lambda name: [], optional=guest.OPTIONAL_DRIVERS) == [
+        "evdev"]
+    assert guest.modules_to_load({"CONFIG_VIRTIO_PCI": "y", "CONFIG_VIRTIO_BLK": "y"}, guest.DRIVERS,
+                                 lambda name: [], optional=guest.OPTIONAL_DRIVERS) == []
+
+
 def test_modinfo_depends_reads_the_modinfo_section():
     ko = b"\x7fELF\0junk\0license=GPL\0depends=virtio_ring,virtio\0retpoline=Y\0name=virtio_blk\0"
     assert guest.modinfo_depends(ko) == ["virtio_ring", "virtio"]
