@@ -67,9 +67,9 @@ def test_quorum_with_the_device(kvm_host):
 
 def test_qdevice_uses_tls(kvm_host):
     out = kvm_host.check_output("corosync-qdevice-tool -sv")
-    assert "State:\t\t\tConnected" in out or "State: Connected" in out.replace("\t", " ").replace("  ", " ") \
-        or "Connected" in out, out
-    assert "TLS active:\t\tYes" in out or "TLS active: Yes" in " ".join(out.split()), out
+    flat = " ".join(out.split())  # the tool aligns its values with tabs
+    assert "State: Connected" in flat, out
+    assert "TLS active: Yes" in flat, out
 
 
 def test_qnetd_serves_the_cluster(arbitrator):
