@@ -22,13 +22,20 @@ def shipped(tmp_path_factory):
 def test_the_collection_ships_what_users_need_and_nothing_of_the_lab(shipped):
     for needed in ("LICENSE", "README.md", "requirements.yml", "playbooks/site.yml", "meta/runtime.yml",
                    "examples/production/hosts.yml", "examples/production/group_vars/all/vault.yml.example",
-                   "plugins/modules/pacemaker_cib.py", "roles/cluster/README.md", "changelogs/changelog.yaml"):
+                   "plugins/modules/pacemaker_cib.py", "roles/cluster/README.md", "changelogs/changelog.yaml",
+                   "CHANGELOG.rst"):
         assert needed in shipped, needed
     for name in shipped:
         top = name.split("/", 1)[0]
         assert top not in ("inventory", "molecule", "lab", "tests", "benchmarks", ".venv", ".pytest_cache", "collections",
                            ".config", "dev", "requirements.txt", "ansible.cfg"), name
-        assert "__pycache__" not in name and not name.endswith(".pyc"), name
+        assert "__pycache__" not in name and not name.endswith(".pyc") and not name.endswith("plugin-cache.yaml"), name
+
+
+def test_the_changelog_has_a_release():
+    changes = yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text())
+    assert "0.1.0" in changes["releases"]
+    assert "v0.1.0" in (ROOT / "CHANGELOG.rst").read_text()
 
 
 @pytest.mark.parametrize("role", ROLES)
