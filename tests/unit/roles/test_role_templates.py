@@ -190,3 +190,24 @@ def test_drbd_refuses_a_resource_on_another_resources_minor_address_or_name():
     assert "gone-disk0 (/etc/drbd.d/gone-disk0.res) already uses minor 3, which web1-disk0" in errors
     assert "already uses address 10.9.0.2:7791" in errors
     assert "web1-disk0 is already defined in /etc/drbd.d/hand.res" in errors
+
+
+def drbd_resource_file(hostvars, hosts=("kvm-a.example.net", "kvm-b.example.net")):
+    variables = dict(role_vars("drbd"), drbd_hosts=list(hosts), drbd_port_base=7788, hostvars=hostvars,
+                     ansible_managed="managed", item={"name": "web1-disk0", "minor": 3, "disk": "/dev/guests/web1-disk0",
+                                                      "size": "1G", "fencing": "resource-and-stonith",
+                                                      "allow_two_primaries": "true"})
+    return render("drbd", "resource.res.j2", variables)
+
+
+def test_drbd_knows_fqdn_hosts_by_the_node_name_the_cluster_uses():
+    # An inventory of FQDNs: DRBD's "on" sections name the short node names, the names of the
+    # Pacemaker nodes the fence-peer handler constrains, never the inventory names.
+    hostvars = {"kvm-a.example.net": {"base_backplane_address": "10.9.0.1"},
+                "kvm-b.example.net": {"base_backplane_address": "10.9.0.2"}}
+    text = drbd_resource_file(hostvars)
+    assert "on kvm-a {" in text and "on kvm-b {" in text and "example.net {" not in text
+    assert "address ipv4 10.9.0.2:7791;" in text and "size 2097152s;" in text
+    assert "allow-two-primaries yes;" in text and "fencing resource-and-stonith;" in text
+    hostvars["kvm-a.example.net"]["hakvm_node_name"] = "hv-east"
+    assert "on hv-east {" in drbd_resource_file(hostvars)
