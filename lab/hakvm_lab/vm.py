@@ -35,6 +35,20 @@ def _systemd_is_init():
 def ensure_libvirtd(accel):
     if _virsh("version", check=False).returncode == 0:
         return
+    for attempt in (1, 2):
+        _start_libvirtd(accel)
+        if wait_until(lambda: _virsh("version", check=False).returncode == 0, 30):
+            return
+        if attempt == 1 and run(["pgrep", "-x", "libvirtd"], check=False).returncode != 0:
+            # Seen after a lab's processes were killed (a machine's session ended): the first libvirtd
+            # reconnects to the dead domains' status files, drops them and exits; the next one starts.
+            log("libvirtd exited while starting (stale state of domains killed earlier); starting it again")
+            continue
+        break
+    raise LabError("libvirtd did not come up; check /var/log/libvirt/libvirtd.log")
+
+
+def _start_libvirtd(accel):
     if _systemd_is_init():
         run(["systemctl", "start", "libvirtd.service"])
     else:
@@ -52,8 +66,6 @@ def ensure_libvirtd(accel):
                  "mount --bind /dev/null /dev/kvm && exec libvirtd -d"])
         STARTED_LIBVIRTD.parent.mkdir(parents=True, exist_ok=True)
         STARTED_LIBVIRTD.write_text("libvirtd and virtlogd were started by hakvm-lab\n")
-    if not wait_until(lambda: _virsh("version", check=False).returncode == 0, 30):
-        raise LabError("libvirtd did not come up; check /var/log/libvirt/libvirtd.log")
 
 
 def stop_libvirtd_if_idle():
