@@ -6,8 +6,6 @@ files built with cibadmin (CIB_file=...), with fake crm_node, crmadmin and stoni
 since those ask the live cluster and never read CIB_file.
 """
 import copy
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -21,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "roles" / "drbd" / "files" / "hakvm-drbd-fence-peer"
 FIXTURES = ROOT / "tests" / "unit" / "plugins" / "module_utils" / "fixtures"
@@ -29,15 +29,7 @@ BOOKWORM = FIXTURES / "crmsh-4.4-bookworm.xml"
 CID = "drbd-fence-by-handler-web-ms_drbd_web"
 
 
-def load_handler():
-    loader = importlib.machinery.SourceFileLoader("hakvm_drbd_fence_peer", str(SCRIPT))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-fp = load_handler()
+fp = load_script(SCRIPT, "hakvm_drbd_fence_peer")
 
 
 def cib(path):

@@ -4,27 +4,18 @@ The helper (roles/kvm/files/hakvm-bridge) reads ifupdown's files and the running
 its pure planning runs on file texts and `ip -json -details address show` data written as a Debian host
 has them, and bridge.j2 renders what it found, as tasks/bridge.yml does.
 """
-import importlib.machinery
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from scripts import load_script
 from templating import evaluate, render, role_vars
 
 HELPER = Path(__file__).resolve().parents[3] / "roles" / "kvm" / "files" / "hakvm-bridge"
 
 
-def load_helper():
-    loader = importlib.machinery.SourceFileLoader("hakvm_bridge", str(HELPER))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-hb = load_helper()
+hb = load_script(HELPER, "hakvm_bridge")
 
 HOSTVARS = {
     "kvm1.example.net": {"ansible_host": "203.0.113.11", "base_backplane_address": "10.99.0.11"},
