@@ -87,11 +87,28 @@ def test_one_transaction_declares_clones_guests_and_their_constraints():
     assert next(p for p in objects["primitives"] if p["id"] == "vm_db1")["meta"]["target-role"] == "Stopped"
     assert sorted(c["id"] for c in objects["colocations"]) == [
         "col_vm_db1_on_db1-disk0", "col_vm_db1_on_db1-disk1", "col_vm_web1_on_web1-disk0"]
-    assert {(o["first"], o["first_action"], o["then"]) for o in objects["orders"]} >= {("ms_drbd_web1-disk0", "promote", "vm_web1")}
+    orders = {(o["first"], o["first_action"], o["then"], o["then_action"], o["symmetrical"]) for o in objects["orders"]}
+    assert ("ms_drbd_web1-disk0", "promote", "vm_web1", "start", False) in orders
+    assert ("vm_web1", "stop", "ms_drbd_web1-disk0", "demote", False) in orders
+    assert len(objects["orders"]) == 2 * 3
     locations = {loc["id"]: loc for loc in objects["locations"]}
     assert locations["loc_vm_web1_preferred"]["node"] == "hv1" and locations["loc_vm_db1_preferred"]["node"] == "hv2"
     assert locations["loc_vm_web1_connected"]["rules"][0]["expression"] == "not_defined pingd or pingd lte 0"
     assert objects["remove"] == []
+
+
+def test_operation_timeouts_keep_the_roles_values_unless_named():
+    def timeouts(primitive):
+        return {(o["name"], o.get("role")): o["timeout"] for o in primitive["operations"]}
+    default = {p["id"]: timeouts(p) for p in cib()["primitives"]}
+    assert default["p_drbd_web1-disk0"][("monitor", "Promoted")] == "20s"
+    assert default["vm_web1"][("stop", None)] == "180s" and default["vm_db1"][("migrate_to", None)] == "300s"
+    slow = {p["id"]: timeouts(p) for p in cib(guests_operation_timeouts={
+        "drbd_monitor": 60, "guest_stop": 400, "guest_migrate_to": 600})["primitives"]}
+    assert slow["p_drbd_web1-disk0"][("monitor", "Unpromoted")] == "60s"
+    assert slow["p_drbd_web1-disk0"][("start", None)] == "240s"
+    assert slow["vm_web1"][("stop", None)] == "400s" and slow["vm_web1"][("start", None)] == "120s"
+    assert slow["vm_db1"][("migrate_to", None)] == "600s"      # more than 4 GiB x 60 s + 60 s
 
 
 def test_a_guest_declared_stopped_before_is_started_again():
@@ -131,6 +148,7 @@ def test_an_absent_guest_is_removed_from_the_cib_and_its_disks_from_drbd():
     guests = [dict(GUESTS[0], state="absent"), GUESTS[1]]
     objects = cib(guests=guests)
     assert "vm_web1" in objects["remove"] and "ms_drbd_web1-disk0" in objects["remove"]
+    assert {"ord_web1-disk0_before_vm_web1", "ord_vm_web1_before_web1-disk0_demote"} <= set(objects["remove"])
     assert not [p for p in objects["primitives"] if "web1" in p["id"]]
     merged = variables(guests=guests)
     merged["__guests_plan"] = plan(guests=guests)
