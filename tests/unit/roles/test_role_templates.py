@@ -154,6 +154,13 @@ def test_fence_devices_keep_the_password_out_of_the_cib_by_default():
                                     "node": "kvm-b", "score": "-INFINITY"}
 
 
+def test_the_fence_monitor_timeout_is_the_users():
+    def timeouts(**extra):
+        return {d["id"]: d["operations"][0]["timeout"] for d in fencing(**extra)["devices"]}
+    assert timeouts() == {"fence_kvm-a": "30s", "fence_kvm-b": "30s"}
+    assert set(timeouts(cluster_fence_monitor_timeout="120s").values()) == {"120s"}
+
+
 def test_two_node_mode_delays_fencing_the_survivor_only():
     def delays(**extra):
         return {d["id"]: d["params"].get("pcmk_delay_base") for d in fencing(**extra)["devices"]}
