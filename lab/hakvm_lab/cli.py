@@ -232,6 +232,23 @@ def cmd_crash(args):
     raise LabError(f"{args.node}: no kernel panic on its console within 60 s; see {console}")
 
 
+def cmd_power_off(args):
+    """Fault tests: a hard power-off through the node's virtual BMC. It stays off until fenced (powered on)."""
+    state, node = _running_node(args)
+    ipmi = state["nodes"][args.node].get("ipmi")
+    if not ipmi:
+        raise LabError(f"{args.node} has no virtual BMC (give it ipmi_port in the topology)")
+    vbmc.power_off(ipmi["address"], ipmi["port"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = vbmc.power_status(ipmi["address"], ipmi["port"])
+        if "off" in status:
+            log(f"{args.node}: powered off through its BMC ({status})")
+            return 0
+        time.sleep(0.5)
+    raise LabError(f"{args.node}: its BMC still reports '{status}' 30 s after power off")
+
+
 def cmd_proxy(args):
     proxy.serve(args.listen)
     return 0
@@ -293,6 +310,11 @@ def parser():
     sp.add_argument("--name")
     sp.add_argument("node")
     sp.set_defaults(func=cmd_crash)
+    sp = sub.add_parser("power-off", help="hard power-off through a VM's virtual BMC; off until fenced (fault tests)")
+    with_topology(sp)
+    sp.add_argument("--name")
+    sp.add_argument("node")
+    sp.set_defaults(func=cmd_power_off)
     sp = sub.add_parser("proxy", help=argparse.SUPPRESS)
     sp.add_argument("--listen", required=True)
     sp.set_defaults(func=cmd_proxy)

@@ -64,10 +64,19 @@ def stop_daemon_if_idle():
         stop_pid(pid, timeout=10)
 
 
+def _ipmi_power(address, port, action, check):
+    return run(["ipmitool", "-I", "lanplus", "-H", address, "-p", str(port), "-U", USER, "-P", password(),
+                "power", action], check=check, timeout=20)
+
+
 def power_status(address, port):
-    out = run(["ipmitool", "-I", "lanplus", "-H", address, "-p", str(port), "-U", USER, "-P", password(),
-               "power", "status"], check=False, timeout=20)
+    out = _ipmi_power(address, port, "status", check=False)
     return (out.stdout or out.stderr).strip()
+
+
+def power_off(address, port):
+    """Hard power-off through the BMC, as an operator's ipmitool would (the VM is destroyed, no shutdown)."""
+    _ipmi_power(address, port, "off", check=True)
 
 
 def is_configured():
