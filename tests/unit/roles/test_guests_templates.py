@@ -62,6 +62,7 @@ def test_either_host_must_run_every_guest_of_its_pair():
     tight = capacity((6271 + 1024) * 1024, 1)
     assert len(tight["errors"]) == 2 and "web1" in tight["errors"][0] and "db1" in tight["errors"][0]
     assert "need 6272 MiB" in tight["errors"][0]
+    assert "(web1 2048 MiB 2 vCPU, db1 4096 MiB 1 vCPU) need" in tight["errors"][0], tight["errors"][0]
     assert capacity((6272 + 1024) * 1024, 1, guests_cpu_overcommit=2.0)["errors"]   # 3 vCPUs > 2
 
 
