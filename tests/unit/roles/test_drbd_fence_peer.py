@@ -815,3 +815,35 @@ def test_a_primary_whose_device_nobody_uses_lets_the_peer_go_first(cluster, tmp_
     done = cluster.run("--timeout", "15", "--yield-seconds", "2", proc=tmp_path / "empty-proc")
     assert done.returncode == 4 and done.elapsed >= 2, done.stderr
     assert "nothing here holds the device open" in done.stderr
+
+
+@pytestmark_cli
+def test_a_primary_whose_device_nobody_uses_yields_as_soon_as_the_peers_constraint_is_there(cluster, tmp_path):
+    # Seen on the lab under load: the guest's side needed 15 s to place its constraint and lost a fixed
+    # 3 s head start, so its guest froze. The side without a user now waits for the peer's constraint
+    # (up to --yield-seconds) and yields the moment it appears.
+    cluster.build()
+    (tmp_path / "empty-proc").mkdir()
+    placer = threading.Timer(2.0, place_constraint_for, (cluster, "hv2"))
+    placer.start()
+    try:
+        done = cluster.run("--timeout", "15", "--yield-seconds", "30", proc=tmp_path / "empty-proc", timeout=40)
+    finally:
+        placer.join()
+    assert done.returncode == 12 and 2 <= done.elapsed < 15, (done.elapsed, done.stderr)
+    assert "giving the peer up to 30s" in done.stderr and "done waiting" in done.stderr
+    assert [fp.constraint_owner(c) for c in cluster.constraints()] == ["hv2"]
+
+
+@pytestmark_cli
+def test_a_primary_whose_device_nobody_uses_stops_yielding_to_a_peer_that_left(cluster, tmp_path):
+    # A peer that is no longer a member places nothing: no point in waiting for it; the handler goes
+    # on to wait for its fencing, as before.
+    cluster.build()
+    cluster.state["members"]["hv2"] = "lost"
+    cluster.save()
+    (tmp_path / "empty-proc").mkdir()
+    done = cluster.run("--timeout", "15", "--yield-seconds", "30", "--primary-timeout", "2",
+                       proc=tmp_path / "empty-proc", timeout=40)
+    assert done.returncode == 13 and done.elapsed < 15, (done.elapsed, done.stderr)
+    assert "peer hv2 is lost in the membership" in done.stderr and cluster.constraints() == []
