@@ -56,8 +56,12 @@ def ensure_bridge(lab, spec, with_address):
 
 
 def delete_link(name):
+    """Delete a link. One that vanishes meanwhile is gone all the same: a container's veth goes with
+    the container, and CI once saw "Cannot find device" between the listing and the delete."""
     if name in _links():
-        run(["ip", "link", "del", name])
+        done = run(["ip", "link", "del", name], check=False)
+        if done.returncode != 0 and link_exists(name):
+            raise LabError(f"ip link del {name} failed (rc={done.returncode}): {(done.stderr or '').strip()}")
 
 
 def link_exists(name):

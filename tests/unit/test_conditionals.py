@@ -36,11 +36,12 @@ def test_every_conditional_is_a_string_or_a_boolean():
     assert broken == []
 
 
-# A back-reference argument of regex_search, as ansible-core 2.19 reads it (checked with ansible-playbook):
+# A back-reference argument of regex_search or regex_replace, as ansible-core 2.19 reads it (checked with ansible-playbook):
 # in a bare conditional the Jinja string literal is unescaped, so it must be written '\\1'; in a value
 # templated with {{ }} it is not, so it must be '\1' (a '\\1' there fails: "'NoneType' object has no
 # attribute 'group'"). Each file is read as YAML, so these are the characters Ansible gets.
-GROUP_ARG = re.compile(r"""regex_search\((?:[^()]|\([^()]*\))*?,\s*'(\\+)[0-9]""")
+GROUP_ARG = re.compile(r"""(?<!\\)(\\+)(?:[1-9]|g<)""")
+USES_GROUPS = ("regex_search", "regex_replace")
 
 
 def strings(node, where, conditional=False):
@@ -56,10 +57,16 @@ def strings(node, where, conditional=False):
 
 def test_regex_back_references_are_escaped_as_ansible_reads_them():
     files = [p for d in ("roles", "molecule", "playbooks") for p in (ROOT / d).rglob("*.yml")]
-    broken = []
+    files += list(ROOT.glob("*.yml"))
+    assert len(files) > 50
+    broken, checked = [], 0
     for path in files:
         for where, text, bare in strings(yaml.safe_load(path.read_text()), ""):
+            if not any(name in text for name in USES_GROUPS):
+                continue
             for backslashes in GROUP_ARG.findall(text):
+                checked += 1
                 if len(backslashes) != (2 if bare else 1):
                     broken.append("%s:%s %s" % (path.relative_to(ROOT), where, text.strip()[:120]))
     assert broken == []
+    assert checked >= 15

@@ -846,4 +846,30 @@ def test_a_primary_whose_device_nobody_uses_stops_yielding_to_a_peer_that_left(c
     done = cluster.run("--timeout", "15", "--yield-seconds", "30", "--primary-timeout", "2",
                        proc=tmp_path / "empty-proc", timeout=40)
     assert done.returncode == 13 and done.elapsed < 15, (done.elapsed, done.stderr)
-    assert "peer hv2 is lost in the membership" in done.stderr and cluster.constraints() == []
+    assert "peer hv2 has left (crm_node: lost)" in done.stderr and cluster.constraints() == []
+
+
+@pytestmark_cli
+def test_yielding_ends_when_the_cib_records_the_peer_gone_even_if_crm_node_still_lists_it(cluster, tmp_path):
+    # crm_node may lag or fail on a loaded survivor; the CIB's node_state of a crashed peer is enough.
+    cluster.build(peer_state=STAMP_LOST)
+    (tmp_path / "empty-proc").mkdir()
+    done = cluster.run("--timeout", "15", "--yield-seconds", "30", "--primary-timeout", "2",
+                       proc=tmp_path / "empty-proc", timeout=40)
+    assert done.elapsed < 15 and "peer hv2 has left (in_ccm=no" in done.stderr, (done.elapsed, done.stderr)
+
+
+@pytestmark_cli
+def test_yielding_ends_when_the_link_comes_back(cluster, tmp_path):
+    # A handler that waited on after a short flap could place a stale constraint later, which a
+    # second cut's handler would take for the peer's: the wait ends as soon as the link is back.
+    cluster.build()
+    (tmp_path / "empty-proc").mkdir()
+    back = threading.Timer(2.0, lambda: cluster.proc.write_text(proc_drbd(cs="Connected", pdsk="UpToDate")))
+    back.start()
+    try:
+        done = cluster.run("--timeout", "15", "--yield-seconds", "30", proc=tmp_path / "empty-proc", timeout=40)
+    finally:
+        back.join()
+    assert done.returncode == 1 and done.elapsed < 15, (done.elapsed, done.stderr)
+    assert "the replication link is back" in done.stderr and cluster.constraints() == []
