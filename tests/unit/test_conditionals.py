@@ -24,12 +24,16 @@ def conditionals(node, where):
             yield from conditionals(item, "%s/%d" % (where, index))
 
 
-def test_every_conditional_is_a_string_or_a_boolean():
+def yaml_files():
     files = [p for d in ("roles", "molecule", "playbooks") for p in (ROOT / d).rglob("*.yml")]
     files += list(ROOT.glob("*.yml"))
     assert len(files) > 50
+    return files
+
+
+def test_every_conditional_is_a_string_or_a_boolean():
     broken = []
-    for path in files:
+    for path in yaml_files():
         for where, expression in conditionals(yaml.safe_load(path.read_text()), ""):
             if not isinstance(expression, (str, bool)):
                 broken.append("%s:%s %r" % (path.relative_to(ROOT), where, expression))
@@ -56,11 +60,8 @@ def strings(node, where, conditional=False):
 
 
 def test_regex_back_references_are_escaped_as_ansible_reads_them():
-    files = [p for d in ("roles", "molecule", "playbooks") for p in (ROOT / d).rglob("*.yml")]
-    files += list(ROOT.glob("*.yml"))
-    assert len(files) > 50
     broken, checked = [], 0
-    for path in files:
+    for path in yaml_files():
         for where, text, bare in strings(yaml.safe_load(path.read_text()), ""):
             if not any(name in text for name in USES_GROUPS):
                 continue
