@@ -2,9 +2,10 @@
 
 A guest runs under TCG inside a lab VM that itself runs under TCG, where a stock Debian guest needs
 minutes to boot. The cloud kernel booted directly (no boot loader, no root filesystem) with an
-initramfs of a static busybox and guest-init.sh is up in about a minute there; the script writes
-numbered records to its disk and acknowledges each on the serial console (see its header for the
-format). The packages are downloaded with apt-get into the build directory and unpacked with
+initramfs of a static busybox and guest-init.sh is up in about a minute there; the script checks the
+disk and hands over to hakvm-seq (guest-seq.c, built static with the controller's gcc), which writes
+numbered records to the disk and acknowledges each on the serial console (see the script's header for
+the format). The packages are downloaded with apt-get into the build directory and unpacked with
 dpkg-deb: no chroot, no root filesystem.
 """
 import gzip
@@ -21,6 +22,7 @@ from hakvm_lab import image
 from hakvm_lab.util import LAB_ROOT, LabError, log, require_tools, run
 
 INIT_SCRIPT = Path(__file__).with_name("guest-init.sh")
+SEQ_SOURCE = Path(__file__).with_name("guest-seq.c")
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 KERNEL_PACKAGE = "linux-image-cloud-amd64"      # a metapackage: its dependency is the versioned kernel
 BUSYBOX_PACKAGE = "busybox-static"
@@ -29,7 +31,7 @@ DRIVERS = {"CONFIG_VIRTIO_PCI": "virtio_pci", "CONFIG_VIRTIO_BLK": "virtio_blk"}
 # Drivers for the ACPI power button (virsh shutdown), loaded when the kernel has them: without them the
 # guest ignores a graceful shutdown and Pacemaker's stop waits out its timeout before destroying it.
 OPTIONAL_DRIVERS = {"CONFIG_INPUT_EVDEV": "evdev", "CONFIG_ACPI_BUTTON": "button"}
-BUILD_VERSION = 2                       # raise when the build itself changes
+BUILD_VERSION = 3                       # raise when the build itself changes
 
 
 def recipe(release):
@@ -44,6 +46,7 @@ def recipe(release):
         "drivers": DRIVERS,
         "optional_drivers": OPTIONAL_DRIVERS,
         "init_sha256": hashlib.sha256(INIT_SCRIPT.read_bytes()).hexdigest(),
+        "seq_sha256": hashlib.sha256(SEQ_SOURCE.read_bytes()).hexdigest(),
     }
 
 
@@ -57,7 +60,7 @@ def ensure_guest(release):
     path, rcp = guest_dir(release)
     if (path / "ready").exists():
         return path
-    require_tools("apt-get", "apt-cache", "dpkg-deb", "env", KEYRING)
+    require_tools("apt-get", "apt-cache", "dpkg-deb", "env", "gcc", KEYRING)
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     work = tmp / "work"
@@ -78,8 +81,10 @@ def ensure_guest(release):
     busybox = next((p for p in (tree / "usr/bin/busybox", tree / "bin/busybox") if p.exists()), None)
     if busybox is None:
         raise LabError(f"{BUSYBOX_PACKAGE} has no busybox binary")
+    seq = work / "hakvm-seq"
+    run(["gcc", "-static", "-Os", "-s", "-Wall", "-Werror", "-o", seq, SEQ_SOURCE], timeout=300)
     archive = initramfs(busybox.read_bytes(), INIT_SCRIPT.read_text(),
-                        [(name, _module_bytes(modules, name)) for name in order])
+                        [(name, _module_bytes(modules, name)) for name in order], seq=seq.read_bytes())
     shutil.copy2(kernels[0], tmp / "vmlinuz")
     (tmp / "initrd.img").write_bytes(archive)
     resolved = dict(_package_version(deb) for deb in debs)
@@ -202,13 +207,15 @@ def _module_bytes(modules, name):
     raise LabError(f"cannot decompress kernel module {path.name}")
 
 
-def initramfs(busybox, init_script, modules):
-    """The gzipped newc cpio archive: busybox, /init and the modules ([(name, bytes)]) with their load order."""
+def initramfs(busybox, init_script, modules, seq):
+    """The gzipped newc cpio archive: busybox, /init, the write loop (hakvm-seq, a static executable) and the
+    modules ([(name, bytes)]) with their load order."""
     entries = [(d, stat.S_IFDIR | 0o755, b"") for d in ("bin", "dev", "etc", "lib", "lib/modules", "proc", "sys")]
     entries += [
         ("dev/console", stat.S_IFCHR | 0o600, (5, 1)),     # the kernel opens it for /init before devtmpfs
         ("bin/busybox", stat.S_IFREG | 0o755, busybox),
         ("bin/sh", stat.S_IFLNK | 0o777, b"busybox"),
+        ("bin/hakvm-seq", stat.S_IFREG | 0o755, seq),
         ("init", stat.S_IFREG | 0o755, init_script.encode()),
         ("etc/modules", stat.S_IFREG | 0o644, "".join(f"{name}\n" for name, _ in modules).encode()),
     ]

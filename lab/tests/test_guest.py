@@ -57,6 +57,11 @@ def test_recipe_hash_follows_release_and_init_script(tmp_path, monkeypatch):
     changed.write_text(guest.INIT_SCRIPT.read_text() + "# changed\n")
     monkeypatch.setattr(guest, "INIT_SCRIPT", changed)
     assert image.recipe_hash(guest.recipe("trixie")) != image.recipe_hash(trixie)
+    changed_seq = tmp_path / "guest-seq.c"
+    changed_seq.write_text(guest.SEQ_SOURCE.read_text() + "/* changed */\n")
+    before = image.recipe_hash(guest.recipe("trixie"))
+    monkeypatch.setattr(guest, "SEQ_SOURCE", changed_seq)
+    assert image.recipe_hash(guest.recipe("trixie")) != before
     path, _ = guest.guest_dir("trixie")
     assert path.parent.name == "guest" and path.name.startswith("trixie-")
     with pytest.raises(LabError, match="unknown release"):
@@ -107,11 +112,14 @@ def test_modinfo_depends_reads_the_modinfo_section():
     assert guest.modinfo_depends(b"\0license=GPL\0depends=\0name=virtio\0") == []
 
 
-def test_initramfs_holds_an_executable_init_busybox_and_modules_in_load_order():
+def test_initramfs_holds_an_executable_init_busybox_the_write_loop_and_modules_in_load_order():
     script = guest.INIT_SCRIPT.read_text()
-    members = read_newc(guest.initramfs(b"BUSYBOX", script, [("virtio", b"KO1"), ("virtio_blk", b"KO2")]))
+    members = read_newc(guest.initramfs(b"BUSYBOX", script, [("virtio", b"KO1"), ("virtio_blk", b"KO2")],
+                                        b"SEQ"))
     mode, data, _ = members["init"]
     assert stat.S_ISREG(mode) and stat.S_IMODE(mode) == 0o755 and data.decode() == script
+    assert members["bin/hakvm-seq"][:2] == (stat.S_IFREG | 0o755, b"SEQ")
+    assert 'exec /bin/hakvm-seq "$disk" "$last" "$boot_id"' in script
     assert members["bin/busybox"][:2] == (stat.S_IFREG | 0o755, b"BUSYBOX")
     assert members["bin/sh"][:2] == (stat.S_IFLNK | 0o777, b"busybox")
     mode, _, rdev = members["dev/console"]
@@ -122,7 +130,33 @@ def test_initramfs_holds_an_executable_init_busybox_and_modules_in_load_order():
 
 
 def test_initramfs_is_reproducible():
-    assert guest.initramfs(b"B", "#!/bin/sh\n", []) == guest.initramfs(b"B", "#!/bin/sh\n", [])
+    assert guest.initramfs(b"B", "#!/bin/sh\n", [], b"S") == guest.initramfs(b"B", "#!/bin/sh\n", [], b"S")
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_write_loop_writes_durable_records_then_acknowledges_them(tmp_path):
+    """The real hakvm-seq, built as the lab builds it, on a file for a disk: records after the last one."""
+    seq = tmp_path / "hakvm-seq"
+    subprocess.run(["gcc", "-static", "-Os", "-s", "-Wall", "-Werror", "-o", str(seq), str(guest.SEQ_SOURCE)],
+                   check=True)
+    disk = tmp_path / "disk"
+    disk.write_bytes(b"\0" * 64 * 512)
+    proc = subprocess.Popen([str(seq), str(disk), "5", "bootid-1"], stdout=subprocess.PIPE, text=True)
+    try:
+        acks = [proc.stdout.readline().strip() for _ in range(2)]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert acks == ["ACK 6", "ACK 7"]
+    data = disk.read_bytes()
+    blocks = [data[i * 512:(i + 1) * 512] for i in range(9)]
+    assert all(len(b) == 512 and b.endswith(b"\n") for b in blocks[6:8])
+    assert blocks[0].startswith(b"HAKVM-SEQ LAST 7 ") or blocks[0].startswith(b"HAKVM-SEQ LAST 8 ")
+    for k in (6, 7):
+        fields = blocks[k].decode().split()
+        assert fields[0] == "SEQ" and fields[1] == str(k) and fields[2].isdigit() and fields[3] == "bootid-1"
+    assert blocks[5] == b"\0" * 512                     # before LAST+1: untouched
+    assert subprocess.run([str(seq)], capture_output=True, check=False).returncode == 2
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
