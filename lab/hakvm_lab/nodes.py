@@ -58,6 +58,12 @@ def prepare_rootfs(image, dest, topo, node, backend):
     _write(tmp, "/etc/machine-id", secrets.token_hex(16) + "\n", 0o444)
     _write(tmp, "/etc/fstab", "/dev/vda / ext4 defaults,discard,errors=remount-ro 0 1\n"
            if backend == "vm" else "# root filesystem provided by systemd-nspawn\n")
+    if backend == "vm":
+        # The raid role updates the node's initramfs. Debian's MODULES=most packs most of the kernel's
+        # drivers: 154 s on an emulated node, for an initramfs no lab VM boots (they boot the image's).
+        # Not in containers: there / is no block device, and MODULES=dep fails without one.
+        _write(tmp, "/etc/initramfs-tools/conf.d/hakvm-lab",
+               "# Written by hakvm-lab: only the modules this VM's hardware needs.\nMODULES=dep\n")
     (tmp / "root" / ".ssh").mkdir(mode=0o700, exist_ok=True)
     _write(tmp, "/root/.ssh/authorized_keys", Path(str(KEY) + ".pub").read_text(), 0o600)
     run(["ssh-keygen", "-A", "-f", tmp])

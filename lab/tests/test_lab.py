@@ -69,3 +69,22 @@ def test_node_nics_follow_the_networks_a_node_is_on():
     assert [n for n, *_ in nodes.node_nics(t, arb)] == ["lan"]
     assert nodes.mac("t1", "hv1", "lan") == nodes.mac("t1", "hv1", "lan") != nodes.mac("t1", "hv2", "lan")
     assert nodes.mac("t1", "hv1", "lan").startswith("52:54:00:")
+
+
+@pytest.mark.parametrize("backend, dep", [("vm", True), ("nspawn", False)])
+def test_prepare_rootfs_gives_identity_and_vms_a_hardware_only_initramfs(tmp_path, monkeypatch, backend, dep):
+    """VMs update their initramfs with MODULES=dep (fast); containers, with no root block device, keep
+    Debian's default."""
+    (tmp_path / "img" / "rootfs" / "etc" / "ssh").mkdir(parents=True)
+    (tmp_path / "img" / "rootfs" / "root").mkdir()
+    key = tmp_path / "id_ed25519"
+    (tmp_path / "id_ed25519.pub").write_text("ssh-ed25519 AAAA lab\n")
+    monkeypatch.setattr(nodes, "KEY", key)
+    t = topology.normalize(topo(), backend=backend, release="trixie")
+    root = nodes.prepare_rootfs(tmp_path / "img", tmp_path / "node", t, t["nodes"][0], backend)
+    assert (root / "etc" / "hostname").read_text() == "hv1\n"
+    assert (root / "root" / ".ssh" / "authorized_keys").read_text() == "ssh-ed25519 AAAA lab\n"
+    conf = root / "etc" / "initramfs-tools" / "conf.d" / "hakvm-lab"
+    assert conf.exists() is dep
+    if dep:
+        assert "MODULES=dep" in conf.read_text().splitlines()
