@@ -873,3 +873,79 @@ def test_yielding_ends_when_the_link_comes_back(cluster, tmp_path):
         back.join()
     assert done.returncode == 1 and done.elapsed < 15, (done.elapsed, done.stderr)
     assert "the replication link is back" in done.stderr and cluster.constraints() == []
+
+
+# ------------------------------------------------------------------ pri-lost: reconnect after demotion
+
+def volumes(*specs):
+    """LocalState of minors 0.. from (cs, role) pairs."""
+    return fp.LocalState(tuple(range(len(specs))), tuple(
+        fp.Volume(minor, cs, role, "Unknown", "UpToDate") for minor, (cs, role) in enumerate(specs)))
+
+
+@pytest.mark.parametrize("specs, action", [
+    ([("StandAlone", "Secondary")], "connect"),
+    ([("StandAlone", "Secondary"), ("StandAlone", "Secondary")], "connect"),
+    ([("StandAlone", "Primary")], "wait"),                        # Pacemaker has not demoted it yet
+    ([("StandAlone", "Secondary"), ("StandAlone", "Primary")], "wait"),
+    ([("WFConnection", "Secondary")], "done"),                    # someone reconnected it
+    ([("SyncTarget", "Secondary")], "done"),
+    ([("Unconfigured", "Unknown")], "done"),                      # taken down
+    ([], "done"),
+])
+def test_after_a_refused_reconnect_connect_only_a_standalone_secondary(specs, action):
+    assert fp.after_pri_lost(volumes(*specs))[0] == action
+
+
+def fake_drbdadm(cluster):
+    calls = cluster.path / "drbdadm.log"
+    tool = cluster.bin / "drbdadm"
+    tool.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    tool.chmod(0o755)
+    return calls
+
+
+def test_pri_lost_waiter_connects_once_pacemaker_has_demoted_this_side(cluster):
+    calls = fake_drbdadm(cluster)
+    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Primary"))
+    demoted = threading.Timer(2.5, lambda: cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Secondary")))
+    demoted.start()
+    try:
+        done = cluster.run("--pri-lost", "--detached", "--reconnect-timeout", "30", timeout=40)
+    finally:
+        demoted.join()
+    assert done.returncode == 0, done.stderr
+    assert 2.5 <= done.elapsed < 10, done.elapsed
+    assert calls.read_text() == "connect web\n"
+    assert "drbdadm connect web done" in done.stderr
+
+
+def test_pri_lost_handler_returns_at_once_and_leaves_the_waiter_behind(cluster):
+    calls = fake_drbdadm(cluster)
+    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Primary"))
+    done = cluster.run("--pri-lost", "--reconnect-timeout", "30")
+    assert done.returncode == 0 and done.elapsed < 5, (done.elapsed, done.stderr)
+    assert "waits up to 30s for it to be Secondary" in done.stderr
+    assert not calls.exists()                                      # still Primary: nothing yet
+    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Secondary"))
+    deadline = time.monotonic() + 15
+    while not calls.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert calls.read_text() == "connect web\n"
+
+
+def test_pri_lost_waiter_leaves_a_reconnected_resource_alone(cluster):
+    calls = fake_drbdadm(cluster)
+    cluster.proc.write_text(proc_drbd(cs="WFConnection", role="Secondary"))
+    done = cluster.run("--pri-lost", "--detached")
+    assert done.returncode == 0 and not calls.exists(), done.stderr
+    assert "nothing to reconnect" in done.stderr
+
+
+def test_pri_lost_waiter_gives_up_on_a_side_that_stays_primary_and_says_what_to_do(cluster):
+    calls = fake_drbdadm(cluster)
+    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Primary"))
+    done = cluster.run("--pri-lost", "--detached", "--reconnect-timeout", "1")
+    assert done.returncode == 1 and done.elapsed < 6, (done.elapsed, done.stderr)
+    assert not calls.exists()
+    assert "run drbdadm connect web" in done.stderr

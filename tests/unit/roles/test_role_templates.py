@@ -1,6 +1,10 @@
 """Templates and derived variables of the raid, lvm, arbitrator, drbd and cluster roles, rendered by Ansible."""
 import base64
 import json
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from templating import evaluate, render, role_vars
 
@@ -218,3 +222,27 @@ def test_drbd_knows_fqdn_hosts_by_the_node_name_the_cluster_uses():
     assert "allow-two-primaries yes;" in text and "fencing resource-and-stonith;" in text
     hostvars["kvm-a.example.net"]["hakvm_node_name"] = "hv-east"
     assert "on hv-east {" in drbd_resource_file(hostvars)
+
+
+def test_drbd_common_config_parses_with_drbdadm_84_and_calls_the_pri_lost_handler(tmp_path):
+    # A link back while the side with older data is still Primary: DRBD 8.4 leaves it StandAlone
+    # unless rr-conflict call-pri-lost runs the handler that reconnects it once it is demoted.
+    variables = dict(role_vars("drbd"), ansible_managed="managed", drbd_shared_secret="s3cret")
+    common = render("drbd", "global_common.conf.j2", variables)
+    assert "rr-conflict call-pri-lost;" in common
+    assert 'pri-lost "/usr/local/sbin/hakvm-drbd-fence-peer --pri-lost";' in common
+    hostvars = {"kvm-a.example.net": {"base_backplane_address": "10.9.0.1"},
+                "kvm-b.example.net": {"base_backplane_address": "10.9.0.2"}}
+    (tmp_path / "global_common.conf").write_text(common)
+    (tmp_path / "web1-disk0.res").write_text(drbd_resource_file(hostvars))
+    (tmp_path / "drbd.conf").write_text(f'include "{tmp_path}/global_common.conf";\n'
+                                        f'include "{tmp_path}/*.res";\n')
+    drbdadm = Path("/usr/lib/drbd/drbdadm-84")
+    if not drbdadm.exists():
+        pytest.skip("drbd-utils' drbdadm-84 is not installed")
+    dump = subprocess.run([str(drbdadm), "-c", str(tmp_path / "drbd.conf"), "dump", "all"],
+                          capture_output=True, text=True, check=False)
+    assert dump.returncode == 0, dump.stderr
+    assert "rr-conflict" in dump.stdout and "call-pri-lost" in dump.stdout and "pri-lost" in dump.stdout
+    disconnect = render("drbd", "global_common.conf.j2", dict(variables, drbd_rr_conflict="disconnect"))
+    assert "rr-conflict disconnect;" in disconnect and "pri-lost " not in disconnect
