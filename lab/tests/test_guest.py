@@ -1,5 +1,6 @@
 """Unit tests of the test guest's pure parts: recipe hash, package resolution, modules, the initramfs."""
 import gzip
+import select
 import shutil
 import stat
 import subprocess
@@ -143,7 +144,10 @@ def test_write_loop_writes_durable_records_then_acknowledges_them(tmp_path):
     disk.write_bytes(b"\0" * 64 * 512)
     proc = subprocess.Popen([str(seq), str(disk), "5", "bootid-1"], stdout=subprocess.PIPE, text=True)
     try:
-        acks = [proc.stdout.readline().strip() for _ in range(2)]
+        acks = []
+        for _ in range(2):
+            assert select.select([proc.stdout], [], [], 10)[0], "hakvm-seq printed no ACK within 10 s"
+            acks.append(proc.stdout.readline().strip())
     finally:
         proc.kill()
         proc.wait()

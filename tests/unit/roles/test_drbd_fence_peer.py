@@ -888,6 +888,8 @@ def volumes(*specs):
     ([("StandAlone", "Secondary"), ("StandAlone", "Secondary")], "connect"),
     ([("StandAlone", "Primary")], "wait"),                        # Pacemaker has not demoted it yet
     ([("StandAlone", "Secondary"), ("StandAlone", "Primary")], "wait"),
+    ([("WFReportParams", "Primary")], "wait"),                    # the handler runs inside the handshake
+    ([("Disconnecting", "Primary")], "wait"),                     # and the teardown follows it
     ([("WFConnection", "Secondary")], "done"),                    # someone reconnected it
     ([("SyncTarget", "Secondary")], "done"),
     ([("Unconfigured", "Unknown")], "done"),                      # taken down
@@ -897,55 +899,121 @@ def test_after_a_refused_reconnect_connect_only_a_standalone_secondary(specs, ac
     assert fp.after_pri_lost(volumes(*specs))[0] == action
 
 
-def fake_drbdadm(cluster):
-    calls = cluster.path / "drbdadm.log"
-    tool = cluster.bin / "drbdadm"
-    tool.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
-    tool.chmod(0o755)
-    return calls
+@pytest.mark.parametrize("cs, outcome", [
+    ("SyncTarget", "ok"), ("Connected", "ok"), ("WFBitMapT", "ok"),
+    ("WFConnection", "pending"), ("WFReportParams", "pending"),
+    ("StandAlone", "refused"), ("Unconfigured", "refused"),
+])
+def test_after_connect_the_handshake_must_take_it(cs, outcome):
+    assert fp.after_connect(volumes((cs, "Secondary"))) == outcome
+
+
+class Waiter:
+    """The pri-lost handler as a process, with a fake drbdadm whose connect moves /proc/drbd on."""
+
+    def __init__(self, cluster, after_connect="SyncTarget"):
+        self.cluster = cluster
+        self.calls = cluster.path / "drbdadm.log"
+        connected = cluster.path / "proc_after_connect"
+        connected.write_text(proc_drbd(cs=after_connect, role="Secondary", disk="Inconsistent", pdsk="UpToDate"))
+        tool = cluster.bin / "drbdadm"
+        tool.write_text(f'#!/bin/sh\necho "$*" >> {self.calls}\n'
+                        f'[ "$1" = connect ] && cp {connected} {cluster.proc}\nexit 0\n')
+        tool.chmod(0o755)
+
+    def state(self, cs, role):
+        self.cluster.proc.write_text(proc_drbd(cs=cs, role=role))
+
+    def later(self, seconds, cs, role):
+        timer = threading.Timer(seconds, self.state, (cs, role))
+        timer.start()
+        return timer
+
+    def run(self, *args, timeout=40):
+        return self.cluster.run("--pri-lost", "--lock-dir", str(self.cluster.path), "--connect-check-seconds", "3",
+                                *args, timeout=timeout)
+
+    def connects(self):
+        return self.calls.read_text().count("connect web\n") if self.calls.exists() else 0
 
 
 def test_pri_lost_waiter_connects_once_pacemaker_has_demoted_this_side(cluster):
-    calls = fake_drbdadm(cluster)
-    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Primary"))
-    demoted = threading.Timer(2.5, lambda: cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Secondary")))
-    demoted.start()
+    # As the kernel goes: the handshake (the handler runs in it), its teardown, StandAlone while still
+    # Primary, then Secondary once Pacemaker has demoted it.
+    waiter = Waiter(cluster)
+    waiter.state("WFReportParams", "Primary")
+    timers = [waiter.later(1.0, "Disconnecting", "Primary"), waiter.later(2.0, "StandAlone", "Primary"),
+              waiter.later(4.0, "StandAlone", "Secondary")]
     try:
-        done = cluster.run("--pri-lost", "--detached", "--reconnect-timeout", "30", timeout=40)
+        done = waiter.run("--detached", "--reconnect-timeout", "30")
     finally:
-        demoted.join()
+        for timer in timers:
+            timer.join()
     assert done.returncode == 0, done.stderr
-    assert 2.5 <= done.elapsed < 10, done.elapsed
-    assert calls.read_text() == "connect web\n"
-    assert "drbdadm connect web done" in done.stderr
+    assert 4.0 <= done.elapsed < 12, done.elapsed
+    assert waiter.connects() == 1
+    assert "drbdadm connect web done, now 0:SyncTarget" in done.stderr
 
 
 def test_pri_lost_handler_returns_at_once_and_leaves_the_waiter_behind(cluster):
-    calls = fake_drbdadm(cluster)
-    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Primary"))
-    done = cluster.run("--pri-lost", "--reconnect-timeout", "30")
+    waiter = Waiter(cluster)
+    waiter.state("WFReportParams", "Primary")
+    done = waiter.run("--reconnect-timeout", "30")
     assert done.returncode == 0 and done.elapsed < 5, (done.elapsed, done.stderr)
     assert "waits up to 30s for it to be Secondary" in done.stderr
-    assert not calls.exists()                                      # still Primary: nothing yet
-    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Secondary"))
+    waiter.state("StandAlone", "Primary")
+    time.sleep(3)
+    assert waiter.connects() == 0                                  # still Primary: nothing yet
+    waiter.state("StandAlone", "Secondary")
     deadline = time.monotonic() + 15
-    while not calls.exists() and time.monotonic() < deadline:
+    while not waiter.connects() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert calls.read_text() == "connect web\n"
+    assert waiter.connects() == 1
+
+
+def test_one_waiter_per_resource(cluster):
+    waiter = Waiter(cluster)
+    waiter.state("StandAlone", "Primary")
+    first = subprocess.Popen([str(SCRIPT), "--proc-drbd", str(cluster.proc), "--pri-lost", "--detached",
+                              "--lock-dir", str(cluster.path), "--reconnect-timeout", "6"],
+                             env=cluster.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        second = waiter.run("--detached", "--reconnect-timeout", "30")
+        assert second.returncode == 0 and second.elapsed < 5, second.stderr
+        assert "another waiter already watches this resource" in second.stderr
+    finally:
+        first.wait(timeout=20)
 
 
 def test_pri_lost_waiter_leaves_a_reconnected_resource_alone(cluster):
-    calls = fake_drbdadm(cluster)
-    cluster.proc.write_text(proc_drbd(cs="WFConnection", role="Secondary"))
-    done = cluster.run("--pri-lost", "--detached")
-    assert done.returncode == 0 and not calls.exists(), done.stderr
+    waiter = Waiter(cluster)
+    waiter.state("WFConnection", "Secondary")
+    done = waiter.run("--detached")
+    assert done.returncode == 0 and waiter.connects() == 0, done.stderr
     assert "nothing to reconnect" in done.stderr
 
 
 def test_pri_lost_waiter_gives_up_on_a_side_that_stays_primary_and_says_what_to_do(cluster):
-    calls = fake_drbdadm(cluster)
-    cluster.proc.write_text(proc_drbd(cs="StandAlone", role="Primary"))
-    done = cluster.run("--pri-lost", "--detached", "--reconnect-timeout", "1")
+    waiter = Waiter(cluster)
+    waiter.state("StandAlone", "Primary")
+    done = waiter.run("--detached", "--reconnect-timeout", "1")
     assert done.returncode == 1 and done.elapsed < 6, (done.elapsed, done.stderr)
-    assert not calls.exists()
+    assert waiter.connects() == 0
     assert "run drbdadm connect web" in done.stderr
+
+
+def test_a_connect_the_handshake_refuses_again_is_reported(cluster):
+    waiter = Waiter(cluster, after_connect="StandAlone")
+    waiter.state("StandAlone", "Secondary")
+    done = waiter.run("--detached")
+    assert done.returncode == 1 and waiter.connects() == 1, done.stderr
+    assert "the operator must reconnect it" in done.stderr
+
+
+def test_a_connect_still_waiting_for_the_peer_is_left_to_drbd(cluster):
+    waiter = Waiter(cluster, after_connect="WFConnection")
+    waiter.state("StandAlone", "Secondary")
+    done = waiter.run("--detached")
+    assert done.returncode == 0 and waiter.connects() == 1, done.stderr
+    assert "DRBD keeps trying to reach the peer" in done.stderr
