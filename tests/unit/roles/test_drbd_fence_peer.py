@@ -1003,17 +1003,13 @@ def test_pri_lost_waiter_gives_up_on_a_side_that_stays_primary_and_says_what_to_
     assert "run drbdadm connect web" in done.stderr
 
 
-def test_a_connect_the_handshake_refuses_again_is_reported(cluster):
-    waiter = Waiter(cluster, after_connect="StandAlone")
+@pytest.mark.parametrize("after_connect, code, says", [
+    ("StandAlone", 1, "the operator must reconnect it"),           # the handshake refused it again
+    ("WFConnection", 0, "DRBD keeps trying to reach the peer"),    # left to DRBD
+])
+def test_what_the_connect_led_to_is_reported(cluster, after_connect, code, says):
+    waiter = Waiter(cluster, after_connect=after_connect)
     waiter.state("StandAlone", "Secondary")
     done = waiter.run("--detached")
-    assert done.returncode == 1 and waiter.connects() == 1, done.stderr
-    assert "the operator must reconnect it" in done.stderr
-
-
-def test_a_connect_still_waiting_for_the_peer_is_left_to_drbd(cluster):
-    waiter = Waiter(cluster, after_connect="WFConnection")
-    waiter.state("StandAlone", "Secondary")
-    done = waiter.run("--detached")
-    assert done.returncode == 0 and waiter.connects() == 1, done.stderr
-    assert "DRBD keeps trying to reach the peer" in done.stderr
+    assert done.returncode == code and waiter.connects() == 1, done.stderr
+    assert says in done.stderr
