@@ -51,7 +51,8 @@ def test_declaration_mistakes_are_named():
 def capacity(memory_kib, cpus, **extra):
     merged = variables(**extra)
     merged["__guests_plan"] = plan(**extra)
-    merged["__guests_resources"] = {"results": [{"item": h, "stdout": "%d %d" % (memory_kib, cpus)} for h in sorted(HOSTVARS)]}
+    merged["__guests_resources"] = {"results": [{"item": h, "rc": 0, "stdout": "%d %d" % (memory_kib, cpus)}
+                                                for h in sorted(HOSTVARS)]}
     return json.loads(render("guests", "capacity.json.j2", merged))
 
 
@@ -173,3 +174,35 @@ def test_the_domain_xml_is_valid_shape_with_drbd_disks_and_the_kvm_roles_cpu():
     assert disks[0].find("driver").attrib == {"name": "qemu", "type": "raw", "cache": "none", "io": "native",
                                               "discard": "unmap"}
     assert root.find("devices/serial/log").get("file") == "/var/log/libvirt/qemu/db1-serial.log"
+
+
+def test_a_host_that_does_not_answer_is_left_unchecked_not_a_crash():
+    # hv2 is down: the delegated read came back unreachable (failed_when false, ignore_unreachable).
+    merged = variables()
+    merged["__guests_plan"] = plan()
+    merged["__guests_resources"] = {"results": [
+        {"item": "hv1.example.net", "rc": 0, "stdout": "%d 4" % ((6272 + 1024) * 1024)},
+        {"item": "hv2.example.net", "unreachable": True, "msg": "Failed to connect to the host via ssh"}]}
+    result = json.loads(render("guests", "capacity.json.j2", merged))
+    assert result["errors"] == [] and result["unchecked"] == ["hv2.example.net"]
+    assert list(result["hosts"]) == ["hv1.example.net"]
+    merged["__guests_resources"]["results"][0]["stdout"] = "%d 4" % ((6271 + 1024) * 1024)
+    tight = json.loads(render("guests", "capacity.json.j2", merged))
+    assert len(tight["errors"]) == 1 and "hv1.example.net alone offers" in tight["errors"][0]
+
+
+def held(known, play_hosts):
+    merged = variables(ansible_play_hosts=play_hosts)
+    merged["__guests_plan"] = plan()
+    merged["__guests_cib_before"] = {"guests": [{"name": g["name"], "configured": g["name"] in known}
+                                                for g in merged["__guests_plan"]["guests"]]}
+    return json.loads(render("guests", "held.json.j2", merged))
+
+
+def test_a_new_guest_is_held_back_when_the_run_does_not_reach_both_of_its_hosts():
+    both = sorted(HOSTVARS)
+    assert held(known=[], play_hosts=both) == []
+    # --limit hv1, or hv2 down: web1 is new and is not half-created on hv1; db1 runs already and goes on.
+    assert held(known=["db1"], play_hosts=["hv1.example.net"]) == [{"name": "web1", "missing": ["hv2.example.net"]}]
+    assert held(known=["db1", "web1"], play_hosts=["hv1.example.net"]) == []
+    assert [g["name"] for g in held(known=[], play_hosts=[])] == ["web1", "db1"]

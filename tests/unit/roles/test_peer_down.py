@@ -1,0 +1,79 @@
+"""A KVM host whose peer is down (dead, or being rebuilt) is not stopped by it.
+
+Ansible marks a host unreachable, and drops it from the play, when a task delegated to its dead peer
+cannot connect. Every task of the kvm role that reaches the peer runs only when the peer answered
+(the probe in tasks/preflight.yml); with it down, tasks/peer_down.yml keeps what the last run with both
+hosts wrote, and refuses a host that never had it. The guests role reads both hosts' capacity without
+being stopped by one that does not answer (see test_guests_templates for what it then holds back).
+"""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from templating import evaluate, role_vars
+
+ROOT = Path(__file__).resolve().parents[3]
+KVM = ROOT / "roles/kvm/tasks"
+
+
+def tasks(path):
+    return yaml.safe_load(path.read_text()) or []
+
+
+def imports_with_conditions():
+    """(task file, the `when` of its import in main.yml) for every file main.yml imports."""
+    yield "main.yml", ""
+    for task in tasks(KVM / "main.yml"):
+        name = task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks")
+        if name:
+            yield name, str(task.get("when", ""))
+
+
+def test_every_task_that_reaches_the_peer_waits_for_the_probe():
+    found = 0
+    for name, import_when in imports_with_conditions():
+        for task in tasks(KVM / name):
+            if "delegate_to" not in task or task.get("register") == "__kvm_peer_probe":
+                continue
+            found += 1
+            guarded = "__kvm_peer_up" in import_when or "__kvm_peer_up" in str(task.get("when", "")) \
+                or "__kvm_reachable_pair" in str(task.get("loop", ""))
+            assert guarded, f"{name}: {task['name']}"
+    assert found >= 6
+
+
+def test_the_probe_itself_survives_a_dead_peer():
+    probe = next(t for t in tasks(KVM / "preflight.yml") if t.get("register") == "__kvm_peer_probe")
+    assert probe["ignore_unreachable"] is True and probe["delegate_to"] == "{{ kvm_peer }}"
+    assert probe["check_mode"] is False and probe["changed_when"] is False
+
+
+@pytest.mark.parametrize("probe, up, pair", [
+    ({"changed": False, "rc": 0}, True, ["hv-a.example.net", "hv-b.example.net"]),
+    ({"unreachable": True, "msg": "Failed to connect to the host via ssh: No route to host"}, False,
+     ["hv-b.example.net"]),
+])
+def test_the_hosts_read_on_both_are_this_host_alone_when_the_peer_is_down(probe, up, pair):
+    variables = role_vars("kvm") | {"__kvm_peer_probe": probe, "inventory_hostname": "hv-b.example.net",
+                                    "kvm_peer": "hv-a.example.net"}
+    assert evaluate("{{ __kvm_peer_up }}", variables) is up
+    assert evaluate("{{ __kvm_reachable_pair }}", variables) == pair
+
+
+@pytest.mark.parametrize("kept, missing", [
+    (["cpu", "authorized_keys", "known_hosts"], ""),
+    (["authorized_keys", "known_hosts"], "guest CPU (/etc/hakvm/guest-cpu.xml)"),
+    ([], "guest CPU (/etc/hakvm/guest-cpu.xml), peer key in /root/.ssh/authorized_keys, "
+         "pinned peer host key in /root/.ssh/known_hosts"),
+])
+def test_a_host_that_never_ran_with_its_peer_is_refused_naming_what_it_lacks(kept, missing):
+    check = next(t for t in tasks(KVM / "peer_down.yml") if "ansible.builtin.assert" in t)
+    variables = role_vars("kvm") | {"__kvm_kept": {"stdout_lines": kept}}
+    result = evaluate(check["vars"]["__missing"], variables)
+    assert ", ".join(result) == missing
+
+
+def test_the_guests_capacity_read_survives_a_dead_host():
+    read = next(t for t in tasks(ROOT / "roles/guests/tasks/plan.yml") if t.get("register") == "__guests_resources")
+    assert read["ignore_unreachable"] is True and read["failed_when"] is False
