@@ -36,11 +36,17 @@ description:
     the state found and the commands that resolve it, unless O(repair=true).
   - Once Pacemaker manages the resource (the CIB, read with C(cibadmin --query --scope resources), has an
     C(ocf:linbit:drbd) primitive with C(drbd_resource) set to O(name)), the module never brings it up or down,
-    adjusts it, creates metadata, starts the initial sync nor changes the role behind Pacemaker's back. It
-    fails when O(role) is set or O(state=down), and warns when the configuration differs from the running
-    settings (Pacemaker applies it when it next starts the resource). It still grows the device online
-    (O(grow)). When Pacemaker is stopped on this host, the CIB it keeps on disk
-    (C(/var/lib/pacemaker/cib/cib.xml)) is read instead; without either the resource counts as not managed.
+    adjusts it, starts the initial sync nor changes the role behind Pacemaker's back. It fails when O(role) is
+    set or O(state=down), and warns when the configuration differs from the running settings (Pacemaker
+    applies it when it next starts the resource). It still grows the device online (O(grow)). When Pacemaker
+    is stopped on this host, the CIB it keeps on disk (C(/var/lib/pacemaker/cib/cib.xml)) is read instead;
+    without either the resource counts as not managed.
+  - One exception, for a host rebuilt (or given a new volume) while its peer ran on - Pacemaker cannot start a
+    resource without metadata and stops trying after the first failure. When the resource is down here and
+    its backing device has no metadata, the module creates it (on a blank device only, or with O(force=true)),
+    clears Pacemaker's failures of the clone on this node (C(crm_resource --cleanup), through the running
+    cluster only) and warns; Pacemaker then starts the resource and it takes the peer's data in a full
+    resync (not waited for, whatever O(wait_uptodate)).
 author: hakvm.cluster developers (@hakvm-cluster)
 requirements:
   - drbd-utils 9 and the DRBD 8.4 kernel module (Debian bookworm, trixie).
@@ -223,6 +229,8 @@ class Resource:
         self.commands = []
         # The role set_role gave this side: check mode does not change the state later steps read.
         self.role_set = None
+        # Whether the CIB was read from the running cluster (not from the copy Pacemaker keeps on disk).
+        self.cib_live = False
         # The 8.4 module needs the 8.4 parser; drbdadm picks it only once the module is loaded.
         version = runner.run(['modinfo', '-F', 'version', 'drbd'], check=False)[1].strip()
         self.admin = DRBDADM_84 if version.startswith('8.4') and os.path.exists(DRBDADM_84) else 'drbdadm'
@@ -241,6 +249,14 @@ class Resource:
         self.commands.append(' '.join(('drbdadm',) + args))
         if not self.module.check_mode:
             self.drbdadm(*args)
+
+    def cleanup(self, owner):
+        """Clear Pacemaker's failures of owner on this node, so that it starts the resource here again."""
+        node = self.runner.run(['crm_node', '-n'])[1].strip()
+        argv = ['crm_resource', '--cleanup', '--resource', owner, '--node', node]
+        self.commands.append(' '.join(argv))
+        if not self.module.check_mode:
+            self.runner.run(argv)
 
     def state(self):
         text = ''
@@ -283,6 +299,7 @@ class Resource:
         if not self.module.get_bin_path('cibadmin', opt_dirs=['/usr/sbin', '/sbin']):
             return None
         rc, out, err = self.runner.run(['cibadmin', '--query', '--scope', 'resources'], check=False)
+        self.cib_live = rc == 0
         if rc != 0:
             # Pacemaker is stopped here: the CIB it keeps on disk still says who owns the resource.
             if not os.path.exists(CIB_ON_DISK):
@@ -310,24 +327,28 @@ class Resource:
         if problem:
             raise Refusal('resource %s: %s; nothing was changed' % (self.name, problem))
 
+    def create_metadata(self, force, keep_data, data_bytes):
+        """create-md on a backing device without metadata, once it is known to hold nothing (or keep_data, force)."""
+        reasons = in_use(self.runner, self.disk)
+        if reasons and keep_data:
+            held = holders(self.disk)
+            if held:
+                raise Refusal('refusing to create DRBD metadata on %s: it is held by %s, which keep_data does not '
+                              'override; nothing was changed' % (self.disk, ', '.join(held)))
+            # check_size() found room for the metadata after data_bytes (keep_data requires data_bytes).
+            self.module.warn('resource %s: keep_data: the data on %s (%s) is kept; the DRBD metadata goes after '
+                             'its first %d bytes. The initial sync from this host overwrites the peer\'s volume'
+                             % (self.name, self.disk, '; '.join(reasons), data_bytes))
+        elif reasons and not force:
+            raise Refusal('refusing to create DRBD metadata on %s: it holds %s (keep_data=true with data_bytes keeps '
+                          'the data, when the volume has room for the metadata after it; force=true overrides and '
+                          'destroys it); nothing was changed' % (self.disk, '; '.join(reasons)))
+        # Checked above: no metadata and nothing else (or force, or keep_data), so drbdmeta's questions are answered.
+        self.act('create-md', '--force', self.name)
+
     def up(self, force, keep_data, data_bytes):
         if not self.has_metadata():
-            reasons = in_use(self.runner, self.disk)
-            if reasons and keep_data:
-                held = holders(self.disk)
-                if held:
-                    raise Refusal('refusing to create DRBD metadata on %s: it is held by %s, which keep_data does not '
-                                  'override; nothing was changed' % (self.disk, ', '.join(held)))
-                # check_size() found room for the metadata after data_bytes (keep_data requires data_bytes).
-                self.module.warn('resource %s: keep_data: the data on %s (%s) is kept; the DRBD metadata goes after '
-                                 'its first %d bytes. The initial sync from this host overwrites the peer\'s volume'
-                                 % (self.name, self.disk, '; '.join(reasons), data_bytes))
-            elif reasons and not force:
-                raise Refusal('refusing to create DRBD metadata on %s: it holds %s (keep_data=true with data_bytes keeps '
-                              'the data, when the volume has room for the metadata after it; force=true overrides and '
-                              'destroys it); nothing was changed' % (self.disk, '; '.join(reasons)))
-            # Checked above: no metadata and nothing else (or force, or keep_data), so drbdmeta's questions are answered.
-            self.act('create-md', '--force', self.name)
+            self.create_metadata(force, keep_data, data_bytes)
         self.act('up', self.name)
 
     def pending(self):
@@ -412,7 +433,10 @@ def check_options(p):
 
 
 def under_pacemaker(res, p, owner, state):
-    """What the module still does when Pacemaker runs the resource: refuse, warn, grow."""
+    """What the module still does when Pacemaker runs the resource: refuse, warn, grow, give a rebuilt host metadata.
+
+    Returns whether it created metadata (rebuilt()).
+    """
     if p['state'] == 'down':
         raise Refusal('resource %s is managed by Pacemaker (%s): stop it through Pacemaker, not behind its back'
                       % (res.name, owner))
@@ -420,7 +444,7 @@ def under_pacemaker(res, p, owner, state):
         raise Refusal('resource %s is managed by Pacemaker (%s), which owns its role: promote or demote it through '
                       'Pacemaker, or leave role unset' % (res.name, owner))
     if not is_up(state):
-        return
+        return rebuilt(res, p, owner)
     pending = res.pending()
     if pending:
         res.module.warn('resource %s: the configuration differs from the running settings (%s); Pacemaker (%s) '
@@ -431,6 +455,34 @@ def under_pacemaker(res, p, owner, state):
                         'not started behind its back' % (res.name, owner))
     if p['grow']:
         res.grow(p['data_bytes'])
+    return False
+
+
+def rebuilt(res, p, owner):
+    """A resource Pacemaker runs, down here and without metadata: a host rebuilt, or given a new volume.
+
+    Pacemaker cannot start it here without metadata (its start fails, and it stops trying). Metadata on a
+    blank volume is what an operator would create by hand; Pacemaker then starts the resource and it takes
+    the peer's data in a full resync. A volume that holds anything is refused unless force. Returns whether
+    metadata was (or, in check mode, would be) created.
+    """
+    if res.has_metadata():
+        return False
+    reasons = in_use(res.runner, res.disk)
+    if reasons and not p['force']:
+        raise Refusal('resource %s is managed by Pacemaker (%s) and has no DRBD metadata on this host, but %s holds %s: '
+                      'not created behind it. If this host was rebuilt and the volume is to take the peer\'s data, '
+                      'force=true creates it (the full resync from the peer overwrites the volume); nothing was changed'
+                      % (res.name, owner, res.disk, '; '.join(reasons)))
+    res.act('create-md', '--force', res.name)
+    # Pacemaker's failures of the clone here would keep it from starting the resource (a start that failed is
+    # not retried). Cleared only through the running cluster; a Pacemaker that starts here probes afresh.
+    if res.cib_live:
+        res.cleanup(owner)
+    res.module.warn('resource %s: created DRBD metadata on %s, which had none (a rebuilt host or a new volume); '
+                    'Pacemaker (%s) starts the resource here and it takes the peer\'s data in a full resync'
+                    % (res.name, res.disk, owner))
+    return True
 
 
 def converge(res, p, state):
@@ -484,15 +536,17 @@ def main():
                 raise Refusal(problem)
             if p['data_bytes'] is not None:
                 res.check_size(p['data_bytes'], before)
+        created_under_pacemaker = False
         if owner:
-            under_pacemaker(res, p, owner, before)
+            created_under_pacemaker = under_pacemaker(res, p, owner, before)
         elif p['state'] == 'down':
             if is_up(before):
                 res.act('down', res.name)
         else:
             converge(res, p, before)
         after = before if module.check_mode else res.state()
-        if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up':
+        # Metadata just created under Pacemaker: the full resync is Pacemaker's to start, and long; no wait.
+        if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up' and not created_under_pacemaker:
             after = res.wait(uptodate, p['wait_uptodate'], result['sync_log'])
             if not uptodate(after):
                 raise Refusal('resource %s: not UpToDate on both sides after %d s: %s' % (

@@ -17,7 +17,7 @@ ADM = drbd_resource.DRBDADM_84
 MIB = 1024 * 1024
 # What drbd_resource may run in check mode: readers only.
 READERS = ('modinfo ', ADM + ' sh-minor ', ADM + ' sh-ll-dev ', ADM + ' dump-md ', ADM + ' -d adjust ',
-           ADM + ' get-gi ', 'wipefs --no-act ', 'blockdev --getsize64 ', 'cibadmin --query ')
+           ADM + ' get-gi ', 'wipefs --no-act ', 'blockdev --getsize64 ', 'cibadmin --query ', 'crm_node -n ')
 # Minor 9 ("rec") in proc-waiting.txt, and the states the tests put in its place.
 WAITING = 'cs:WFConnection ro:Secondary/Unknown ds:Inconsistent/DUnknown'
 NEW_PAIR = 'cs:Connected ro:Secondary/Secondary ds:Inconsistent/Inconsistent'
@@ -481,11 +481,50 @@ def test_under_pacemaker_pending_settings_are_only_warned_about(host, monkeypatc
         '(ms_drbd_web1-disk0) applies it when it next starts the resource, or run `drbdadm adjust web1-disk0`']
 
 
-def test_under_pacemaker_a_stopped_resource_is_neither_created_nor_brought_up(host, monkeypatch):
+def test_under_pacemaker_a_stopped_resource_with_metadata_is_left_to_it(host, monkeypatch):
+    # Down here (standby, Pacemaker stopped, the clone stopped) with its metadata: nothing to do.
     module = FakeModule(new_resource(host, **managed()))
+    module.answers[ADM + ' dump-md'] = (0, '# DRBD meta data dump\nversion "v08";\n', '')
     done = run(monkeypatch, module, name='web1-disk0', initial_sync_source=True)
     assert not done.failed and done.result['commands'] == [] and module.changing() == []
-    assert not any('dump-md' in line or 'wipefs' in line for line in module.ran)
+    assert not any('wipefs' in line or 'crm_' in line for line in module.ran)
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_under_pacemaker_a_rebuilt_host_gets_metadata_and_pacemaker_starts_it_again(host, monkeypatch, check_mode):
+    # A host rebuilt while its peer ran on: a new blank volume, the resource down here, Pacemaker's start of
+    # it failed. Metadata, then the clone's failures on this node cleared; never up, never a sync, no wait.
+    module = FakeModule(new_resource(host, **dict(managed(), **{'crm_node -n': (0, 'hv-b\n', '')})),
+                        check_mode=check_mode)
+    done = run(monkeypatch, module, name='web1-disk0', initial_sync_source=True, wait_uptodate=30)
+    assert not done.failed and done.result['changed'] and done.result['managed_by_pacemaker'] is True
+    assert done.result['commands'] == ['drbdadm create-md --force web1-disk0',
+                                       'crm_resource --cleanup --resource ms_drbd_web1-disk0 --node hv-b']
+    assert module.changing() == ([] if check_mode else [
+        ADM + ' create-md --force web1-disk0', 'crm_resource --cleanup --resource ms_drbd_web1-disk0 --node hv-b'])
+    assert any(line.startswith('wipefs --no-act') for line in module.ran)
+    assert 'takes the peer\'s data in a full resync' in module.warnings[0]
+
+
+def test_under_pacemaker_a_volume_with_data_gets_no_metadata_unless_forced(host, monkeypatch):
+    table = new_resource(host, **dict(managed(), wipefs=(0, fixture('mdadm/wipefs-ext4.json'), '')))
+    module = FakeModule(table)
+    done = run(monkeypatch, module, name='web1-disk0')
+    assert done.failed and 'has no DRBD metadata on this host, but /dev/guests/rec holds' in done.result['msg']
+    assert 'force=true creates it' in done.result['msg'] and module.changing() == []
+    forced = FakeModule(dict(table, **{'crm_node -n': (0, 'hv-b\n', '')}))
+    done = run(monkeypatch, forced, name='web1-disk0', force=True)
+    assert not done.failed and forced.changing()[0] == ADM + ' create-md --force web1-disk0'
+
+
+def test_under_pacemaker_stopped_here_the_rebuilt_host_gets_metadata_without_a_cleanup(host, monkeypatch):
+    # cibadmin fails (Pacemaker is stopped here); its CIB on disk names the clone. It probes afresh when it starts.
+    host.cib.write_text('<cib><configuration>%s</configuration></cib>'
+                        % fixture('drbd/cib-resources-promotable-handmade.xml'))
+    module = FakeModule(new_resource(host))
+    done = run(monkeypatch, module, name='web1-disk0')
+    assert done.result['commands'] == ['drbdadm create-md --force web1-disk0']
+    assert not any('crm_' in line for line in module.ran)
 
 
 @pytest.mark.parametrize('state, params, message', [
