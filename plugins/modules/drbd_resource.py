@@ -42,11 +42,15 @@ description:
     is stopped on this host, the CIB it keeps on disk (C(/var/lib/pacemaker/cib/cib.xml)) is read instead;
     without either the resource counts as not managed.
   - One exception, for a host rebuilt (or given a new volume) while its peer ran on - Pacemaker cannot start a
-    resource without metadata and stops trying after the first failure. When the resource is down here and
-    its backing device has no metadata, the module creates it (on a blank device only, or with O(force=true)),
-    clears Pacemaker's failures of the clone on this node (C(crm_resource --cleanup), through the running
-    cluster only) and warns; Pacemaker then starts the resource and it takes the peer's data in a full
-    resync (not waited for, whatever O(wait_uptodate)).
+    resource without metadata and stops trying after the first failure. When the resource is down here, its
+    backing device has no metadata, the cluster runs on this host and another node runs the clone Promoted
+    (C(crm_resource --locate), so it holds the data to take), the module creates the metadata - on a device with
+    no signature and no holder only, never with O(force) -, clears Pacemaker's failures of the clone on this
+    node (C(crm_resource --cleanup)) and warns; Pacemaker then starts the resource and it takes the peer's
+    data in a full resync. Otherwise it refuses (a signature, no Promoted peer) or warns (Pacemaker not
+    running here) and changes nothing.
+  - Under Pacemaker, O(wait_uptodate) waits only for a side that is up and UpToDate here (for its peer);
+    a side that is down or resyncing is Pacemaker's to bring on.
 author: hakvm.cluster developers (@hakvm-cluster)
 requirements:
   - drbd-utils 9 and the DRBD 8.4 kernel module (Debian bookworm, trixie).
@@ -203,6 +207,7 @@ sync_log:
 '''
 
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -215,6 +220,8 @@ from ansible_collections.hakvm.cluster.plugins.module_utils.drbd import (
 
 PROC_DRBD = '/proc/drbd'
 CIB_ON_DISK = '/var/lib/pacemaker/cib/cib.xml'
+# crm_resource --locate: "resource ms_drbd_web1-disk0 is running on: hv1 Promoted" (Master before Pacemaker 2.1).
+PROMOTED_RE = re.compile(r'is running on: (\S+) (?:Promoted|Master)\b')
 SYS_SIZE = '/sys/block/drbd%d/size'
 DRBDADM_84 = '/usr/lib/drbd/drbdadm-84'
 POLL_S = 2
@@ -250,9 +257,17 @@ class Resource:
         if not self.module.check_mode:
             self.drbdadm(*args)
 
-    def cleanup(self, owner):
+    def node_name(self):
+        """This host's node name, as Pacemaker knows it."""
+        return self.runner.run(['crm_node', '-n'])[1].strip()
+
+    def promoted_on(self, owner):
+        """The nodes that run owner (a promotable clone) Promoted, from `crm_resource --locate`."""
+        out = self.runner.run(['crm_resource', '--resource', owner, '--locate'])[1]
+        return PROMOTED_RE.findall(out)
+
+    def cleanup(self, owner, node):
         """Clear Pacemaker's failures of owner on this node, so that it starts the resource here again."""
-        node = self.runner.run(['crm_node', '-n'])[1].strip()
         argv = ['crm_resource', '--cleanup', '--resource', owner, '--node', node]
         self.commands.append(' '.join(argv))
         if not self.module.check_mode:
@@ -462,26 +477,43 @@ def rebuilt(res, p, owner):
     """A resource Pacemaker runs, down here and without metadata: a host rebuilt, or given a new volume.
 
     Pacemaker cannot start it here without metadata (its start fails, and it stops trying). Metadata on a
-    blank volume is what an operator would create by hand; Pacemaker then starts the resource and it takes
-    the peer's data in a full resync. A volume that holds anything is refused unless force. Returns whether
-    metadata was (or, in check mode, would be) created.
+    volume with no signature on it is what an operator would create by hand, once the peer runs the
+    resource Promoted (it holds the data this side is to take); Pacemaker then starts the resource here and
+    it takes the peer's data in a full resync. Never with force: a volume that holds a signature is for the
+    operator to wipe. Returns whether metadata was (or, in check mode, would be) created.
     """
     if res.has_metadata():
         return False
+    if not res.cib_live:
+        res.module.warn('resource %s has no DRBD metadata on %s, and Pacemaker (%s) does not run on this host: '
+                        'nothing was changed; run again once the cluster runs here' % (res.name, res.disk, owner))
+        return False
     reasons = in_use(res.runner, res.disk)
-    if reasons and not p['force']:
+    if reasons:
         raise Refusal('resource %s is managed by Pacemaker (%s) and has no DRBD metadata on this host, but %s holds %s: '
-                      'not created behind it. If this host was rebuilt and the volume is to take the peer\'s data, '
-                      'force=true creates it (the full resync from the peer overwrites the volume); nothing was changed'
-                      % (res.name, owner, res.disk, '; '.join(reasons)))
+                      'not created behind it, not even with force. If this host was rebuilt and the volume is to take '
+                      'the peer\'s data, wipe it (wipefs --all %s) and run again; nothing was changed'
+                      % (res.name, owner, res.disk, '; '.join(reasons), res.disk))
+    node = res.node_name()
+    promoted = res.promoted_on(owner)
+    if not [other for other in promoted if other != node]:
+        raise Refusal('resource %s is managed by Pacemaker (%s) and has no DRBD metadata on this host, and no other node '
+                      'runs it Promoted (%s): no copy is known to be good to take; nothing was changed. Create the '
+                      'metadata by hand (drbdadm create-md %s) once you know which side holds the data'
+                      % (res.name, owner, ', '.join(promoted) or 'none', res.name))
     res.act('create-md', '--force', res.name)
     # Pacemaker's failures of the clone here would keep it from starting the resource (a start that failed is
-    # not retried). Cleared only through the running cluster; a Pacemaker that starts here probes afresh.
-    if res.cib_live:
-        res.cleanup(owner)
-    res.module.warn('resource %s: created DRBD metadata on %s, which had none (a rebuilt host or a new volume); '
-                    'Pacemaker (%s) starts the resource here and it takes the peer\'s data in a full resync'
-                    % (res.name, res.disk, owner))
+    # not retried).
+    try:
+        res.cleanup(owner, node)
+    except CommandError as exc:
+        raise Refusal('resource %s: created DRBD metadata on %s, but clearing Pacemaker\'s failures of %s on %s failed '
+                      '(%s): run `crm resource cleanup %s` so that Pacemaker starts it here'
+                      % (res.name, res.disk, owner, node, exc, owner))
+    res.module.warn('resource %s: %s DRBD metadata on %s, which had none (a rebuilt host or a new volume); Pacemaker '
+                    '(%s) starts the resource here and it takes the peer\'s data (Promoted on %s) in a full resync'
+                    % (res.name, 'would create' if res.module.check_mode else 'created', res.disk, owner,
+                       ', '.join(promoted)))
     return True
 
 
@@ -545,8 +577,10 @@ def main():
         else:
             converge(res, p, before)
         after = before if module.check_mode else res.state()
-        # Metadata just created under Pacemaker: the full resync is Pacemaker's to start, and long; no wait.
-        if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up' and not created_under_pacemaker:
+        # Under Pacemaker, a side that is down or not UpToDate here (metadata just created, a resync Pacemaker
+        # runs) is Pacemaker's to bring on, and a full resync is long: not waited for.
+        waits = not owner or (is_up(after) and after['disk'] == 'UpToDate' and not created_under_pacemaker)
+        if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up' and waits:
             after = res.wait(uptodate, p['wait_uptodate'], result['sync_log'])
             if not uptodate(after):
                 raise Refusal('resource %s: not UpToDate on both sides after %d s: %s' % (

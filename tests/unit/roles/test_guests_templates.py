@@ -191,11 +191,16 @@ def test_a_host_that_does_not_answer_is_left_unchecked_not_a_crash():
     assert len(tight["errors"]) == 1 and "hv1.example.net alone offers" in tight["errors"][0]
 
 
-def held(known, play_hosts):
+def held(known, play_hosts, clones=None):
     merged = variables(ansible_play_hosts=play_hosts)
     merged["__guests_plan"] = plan()
     merged["__guests_cib_before"] = {"guests": [{"name": g["name"], "configured": g["name"] in known}
                                                 for g in merged["__guests_plan"]["guests"]]}
+    if clones is None:      # the clones of every disk of the known guests
+        clones = ["ms_drbd_" + d["resource"] for g in merged["__guests_plan"]["guests"] if g["name"] in known
+                  for d in g["disks"]]
+    merged["__guests_cib_resources"] = {"stdout": "<resources>" + "".join(
+        '<clone id="%s"><meta_attributes id="%s-meta"/></clone>' % (c, c) for c in clones) + "</resources>"}
     return json.loads(render("guests", "held.json.j2", merged))
 
 
@@ -206,3 +211,12 @@ def test_a_new_guest_is_held_back_when_the_run_does_not_reach_both_of_its_hosts(
     assert held(known=["db1"], play_hosts=["hv1.example.net"]) == [{"name": "web1", "missing": ["hv2.example.net"]}]
     assert held(known=["db1", "web1"], play_hosts=["hv1.example.net"]) == []
     assert [g["name"] for g in held(known=[], play_hosts=[])] == ["web1", "db1"]
+
+
+def test_a_new_disk_of_a_running_guest_is_held_back_too():
+    # db1 runs with its first disk; its second (db1-disk1) is new. On one host only it could never be promoted,
+    # and the guest is colocated with each disk's Promoted role: Pacemaker would stop it.
+    known = ["db1", "web1"]
+    clones = ["ms_drbd_web1-disk0", "ms_drbd_db1-disk0"]
+    assert held(known, ["hv2.example.net"], clones) == [{"name": "db1", "missing": ["hv1.example.net"]}]
+    assert held(known, sorted(HOSTVARS), clones) == []

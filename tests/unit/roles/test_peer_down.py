@@ -61,17 +61,31 @@ def test_the_hosts_read_on_both_are_this_host_alone_when_the_peer_is_down(probe,
     assert evaluate("{{ __kvm_reachable_pair }}", variables) == pair
 
 
+def preflight(name):
+    return next(t for t in tasks(KVM / "preflight.yml") if t["name"] == name)
+
+
 @pytest.mark.parametrize("kept, missing", [
-    (["cpu", "authorized_keys", "known_hosts"], ""),
-    (["authorized_keys", "known_hosts"], "guest CPU (/etc/hakvm/guest-cpu.xml)"),
-    ([], "guest CPU (/etc/hakvm/guest-cpu.xml), peer key in /root/.ssh/authorized_keys, "
-         "pinned peer host key in /root/.ssh/known_hosts"),
+    (["cpu", "machine pc-q35-7.2", "authorized_keys", "known_hosts"], ""),
+    (["machine pc-q35-7.2", "authorized_keys", "known_hosts"], "guest CPU (/etc/hakvm/guest-cpu.xml)"),
+    ([], "guest CPU (/etc/hakvm/guest-cpu.xml), machine type (/etc/hakvm/guest-machine), "
+         "peer key in /root/.ssh/authorized_keys, pinned peer host key in /root/.ssh/known_hosts"),
 ])
 def test_a_host_that_never_ran_with_its_peer_is_refused_naming_what_it_lacks(kept, missing):
-    check = next(t for t in tasks(KVM / "peer_down.yml") if "ansible.builtin.assert" in t)
+    check = preflight("Fail if this host never ran the role with its peer")
     variables = role_vars("kvm") | {"__kvm_kept": {"stdout_lines": kept}}
-    result = evaluate(check["vars"]["__missing"], variables)
-    assert ", ".join(result) == missing
+    assert ", ".join(evaluate(check["vars"]["__missing"], variables)) == missing
+    # In the preflight, before any change, and in check mode too (a real run would refuse).
+    assert check["when"] == "not __kvm_peer_up" and "check_mode" not in check
+
+
+@pytest.mark.parametrize("kept, passes", [
+    (["cpu", "machine pc-q35-7.2"], True), (["cpu", "machine pc-q35-8.2"], False), (["cpu"], True)])
+def test_the_machine_type_cannot_change_while_the_peer_is_down(kept, passes):
+    check = preflight("Refuse a new machine type while the peer is down")
+    variables = role_vars("kvm") | {"__kvm_kept": {"stdout_lines": kept}, "kvm_machine_type": "pc-q35-7.2"}
+    assert evaluate("{{ " + check["ansible.builtin.assert"]["that"] + " }}", variables | {
+        "__kept": evaluate(check["vars"]["__kept"], variables)}) is passes
 
 
 def test_the_guests_capacity_read_survives_a_dead_host():

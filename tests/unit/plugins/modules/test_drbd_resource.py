@@ -17,7 +17,8 @@ ADM = drbd_resource.DRBDADM_84
 MIB = 1024 * 1024
 # What drbd_resource may run in check mode: readers only.
 READERS = ('modinfo ', ADM + ' sh-minor ', ADM + ' sh-ll-dev ', ADM + ' dump-md ', ADM + ' -d adjust ',
-           ADM + ' get-gi ', 'wipefs --no-act ', 'blockdev --getsize64 ', 'cibadmin --query ', 'crm_node -n ')
+           ADM + ' get-gi ', 'wipefs --no-act ', 'blockdev --getsize64 ', 'cibadmin --query ', 'crm_node -n ',
+           'crm_resource --resource ms_drbd_web1-disk0 --locate ')
 # Minor 9 ("rec") in proc-waiting.txt, and the states the tests put in its place.
 WAITING = 'cs:WFConnection ro:Secondary/Unknown ds:Inconsistent/DUnknown'
 NEW_PAIR = 'cs:Connected ro:Secondary/Secondary ds:Inconsistent/Inconsistent'
@@ -490,12 +491,22 @@ def test_under_pacemaker_a_stopped_resource_with_metadata_is_left_to_it(host, mo
     assert not any('wipefs' in line or 'crm_' in line for line in module.ran)
 
 
+# crm_resource --locate of a promotable clone, Pacemaker 3.0: the peer runs it Promoted, this host not at all.
+LOCATE_PEER_PROMOTED = 'resource ms_drbd_web1-disk0 is running on: hv-a Promoted\n'
+
+
+def rebuilt_host(host, **extra):
+    return new_resource(host, **dict(managed(), **dict({
+        'crm_node -n': (0, 'hv-b\n', ''),
+        'crm_resource --resource ms_drbd_web1-disk0 --locate': (0, LOCATE_PEER_PROMOTED, '')}, **extra)))
+
+
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_under_pacemaker_a_rebuilt_host_gets_metadata_and_pacemaker_starts_it_again(host, monkeypatch, check_mode):
     # A host rebuilt while its peer ran on: a new blank volume, the resource down here, Pacemaker's start of
-    # it failed. Metadata, then the clone's failures on this node cleared; never up, never a sync, no wait.
-    module = FakeModule(new_resource(host, **dict(managed(), **{'crm_node -n': (0, 'hv-b\n', '')})),
-                        check_mode=check_mode)
+    # it failed, the peer runs it Promoted. Metadata, then the clone's failures on this node cleared; never
+    # up, never a sync, no wait (the resync is Pacemaker's).
+    module = FakeModule(rebuilt_host(host), check_mode=check_mode)
     done = run(monkeypatch, module, name='web1-disk0', initial_sync_source=True, wait_uptodate=30)
     assert not done.failed and done.result['changed'] and done.result['managed_by_pacemaker'] is True
     assert done.result['commands'] == ['drbdadm create-md --force web1-disk0',
@@ -503,28 +514,55 @@ def test_under_pacemaker_a_rebuilt_host_gets_metadata_and_pacemaker_starts_it_ag
     assert module.changing() == ([] if check_mode else [
         ADM + ' create-md --force web1-disk0', 'crm_resource --cleanup --resource ms_drbd_web1-disk0 --node hv-b'])
     assert any(line.startswith('wipefs --no-act') for line in module.ran)
-    assert 'takes the peer\'s data in a full resync' in module.warnings[0]
+    assert ('would create' if check_mode else 'created DRBD metadata') in module.warnings[0]
+    assert "takes the peer's data (Promoted on hv-a) in a full resync" in module.warnings[0]
 
 
-def test_under_pacemaker_a_volume_with_data_gets_no_metadata_unless_forced(host, monkeypatch):
-    table = new_resource(host, **dict(managed(), wipefs=(0, fixture('mdadm/wipefs-ext4.json'), '')))
-    module = FakeModule(table)
-    done = run(monkeypatch, module, name='web1-disk0')
+@pytest.mark.parametrize('force', [False, True])
+def test_under_pacemaker_a_volume_with_a_signature_gets_no_metadata_not_even_forced(host, monkeypatch, force):
+    module = FakeModule(rebuilt_host(host, wipefs=(0, fixture('mdadm/wipefs-ext4.json'), '')))
+    done = run(monkeypatch, module, name='web1-disk0', force=force)
     assert done.failed and 'has no DRBD metadata on this host, but /dev/guests/rec holds' in done.result['msg']
-    assert 'force=true creates it' in done.result['msg'] and module.changing() == []
-    forced = FakeModule(dict(table, **{'crm_node -n': (0, 'hv-b\n', '')}))
-    done = run(monkeypatch, forced, name='web1-disk0', force=True)
-    assert not done.failed and forced.changing()[0] == ADM + ' create-md --force web1-disk0'
+    assert 'wipefs --all /dev/guests/rec' in done.result['msg'] and module.changing() == []
 
 
-def test_under_pacemaker_stopped_here_the_rebuilt_host_gets_metadata_without_a_cleanup(host, monkeypatch):
-    # cibadmin fails (Pacemaker is stopped here); its CIB on disk names the clone. It probes afresh when it starts.
+@pytest.mark.parametrize('locate', ['', 'resource ms_drbd_web1-disk0 is running on: hv-a\n',
+                                    'resource ms_drbd_web1-disk0 is running on: hv-b Promoted\n'])
+def test_under_pacemaker_no_metadata_without_a_promoted_peer(host, monkeypatch, locate):
+    # Nobody Promoted, the peer only Secondary, or only this node: no copy is known to be good to take.
+    module = FakeModule(rebuilt_host(host, **{'crm_resource --resource ms_drbd_web1-disk0 --locate': (0, locate, '')}))
+    done = run(monkeypatch, module, name='web1-disk0')
+    assert done.failed and 'no other node runs it Promoted' in done.result['msg'] and module.changing() == []
+
+
+def test_a_failed_cleanup_after_the_metadata_names_the_command(host, monkeypatch):
+    module = FakeModule(rebuilt_host(host, **{'crm_resource --cleanup': (1, '', 'Could not connect to the CIB')}))
+    done = run(monkeypatch, module, name='web1-disk0')
+    assert done.failed and 'run `crm resource cleanup ms_drbd_web1-disk0`' in done.result['msg']
+    assert module.changing()[0] == ADM + ' create-md --force web1-disk0'
+
+
+def test_under_pacemaker_stopped_here_the_missing_metadata_is_only_reported(host, monkeypatch):
+    # cibadmin fails (Pacemaker is stopped here); its CIB on disk names the clone. Nothing is created then.
     host.cib.write_text('<cib><configuration>%s</configuration></cib>'
                         % fixture('drbd/cib-resources-promotable-handmade.xml'))
     module = FakeModule(new_resource(host))
     done = run(monkeypatch, module, name='web1-disk0')
-    assert done.result['commands'] == ['drbdadm create-md --force web1-disk0']
-    assert not any('crm_' in line for line in module.ran)
+    assert not done.failed and done.result['commands'] == [] and module.changing() == []
+    assert 'does not run on this host: nothing was changed' in module.warnings[0]
+
+
+SYNC_TARGET = 'cs:SyncTarget ro:Secondary/Primary ds:Inconsistent/UpToDate'
+
+
+@pytest.mark.parametrize('state', [SYNCED, SYNC_TARGET, DOWN])
+def test_under_pacemaker_a_side_down_or_resyncing_is_not_waited_for(host, monkeypatch, state):
+    # With wait_uptodate, a full resync Pacemaker runs (hours on a large volume) would fail the run at its timeout.
+    host.set(state)
+    table = answers(**managed())
+    table[ADM + ' dump-md'] = (0, '# DRBD meta data dump\n', '')
+    done = run(monkeypatch, FakeModule(table), name='web1-disk0', wait_uptodate=1)
+    assert not done.failed, done.result['msg']
 
 
 @pytest.mark.parametrize('state, params, message', [
