@@ -49,8 +49,8 @@ description:
     node (C(crm_resource --cleanup)) and warns; Pacemaker then starts the resource and it takes the peer's
     data in a full resync. Otherwise it refuses (a signature, no Promoted peer) or warns (Pacemaker not
     running here) and changes nothing.
-  - Under Pacemaker, O(wait_uptodate) waits only for a side that is up and UpToDate here (for its peer);
-    a side that is down or resyncing is Pacemaker's to bring on.
+  - Under Pacemaker, O(wait_uptodate) does not wait, as bringing the resource to UpToDate is Pacemaker's (a peer
+    that is down, a full resync after a rebuild).
 author: hakvm.cluster developers (@hakvm-cluster)
 requirements:
   - drbd-utils 9 and the DRBD 8.4 kernel module (Debian bookworm, trixie).
@@ -263,7 +263,8 @@ class Resource:
 
     def promoted_on(self, owner):
         """The nodes that run owner (a promotable clone) Promoted, from `crm_resource --locate`."""
-        out = self.runner.run(['crm_resource', '--resource', owner, '--locate'])[1]
+        # Pacemaker 3.0 exits non-zero when the clone runs nowhere: that is an answer too (no node).
+        out = self.runner.run(['crm_resource', '--resource', owner, '--locate'], check=False)[1]
         return PROMOTED_RE.findall(out)
 
     def cleanup(self, owner, node):
@@ -577,10 +578,9 @@ def main():
         else:
             converge(res, p, before)
         after = before if module.check_mode else res.state()
-        # Under Pacemaker, a side that is down or not UpToDate here (metadata just created, a resync Pacemaker
-        # runs) is Pacemaker's to bring on, and a full resync is long: not waited for.
-        waits = not owner or (is_up(after) and after['disk'] == 'UpToDate' and not created_under_pacemaker)
-        if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up' and waits:
+        # Under Pacemaker, bringing the resource to UpToDate is Pacemaker's (a peer down, a full resync after a
+        # rebuild that takes hours): not waited for.
+        if p['wait_uptodate'] > 0 and not module.check_mode and p['state'] == 'up' and not owner:
             after = res.wait(uptodate, p['wait_uptodate'], result['sync_log'])
             if not uptodate(after):
                 raise Refusal('resource %s: not UpToDate on both sides after %d s: %s' % (

@@ -526,11 +526,12 @@ def test_under_pacemaker_a_volume_with_a_signature_gets_no_metadata_not_even_for
     assert 'wipefs --all /dev/guests/rec' in done.result['msg'] and module.changing() == []
 
 
-@pytest.mark.parametrize('locate', ['', 'resource ms_drbd_web1-disk0 is running on: hv-a\n',
-                                    'resource ms_drbd_web1-disk0 is running on: hv-b Promoted\n'])
-def test_under_pacemaker_no_metadata_without_a_promoted_peer(host, monkeypatch, locate):
-    # Nobody Promoted, the peer only Secondary, or only this node: no copy is known to be good to take.
-    module = FakeModule(rebuilt_host(host, **{'crm_resource --resource ms_drbd_web1-disk0 --locate': (0, locate, '')}))
+@pytest.mark.parametrize('rc, locate', [(0, ''), (74, ''), (0, 'resource ms_drbd_web1-disk0 is running on: hv-a\n'),
+                                        (0, 'resource ms_drbd_web1-disk0 is running on: hv-b Promoted\n')])
+def test_under_pacemaker_no_metadata_without_a_promoted_peer(host, monkeypatch, rc, locate):
+    # Nobody Promoted (Pacemaker 3.0 exits 74 when the clone runs nowhere), the peer only Secondary, or only
+    # this node: no copy is known to be good to take.
+    module = FakeModule(rebuilt_host(host, **{'crm_resource --resource ms_drbd_web1-disk0 --locate': (rc, locate, '')}))
     done = run(monkeypatch, module, name='web1-disk0')
     assert done.failed and 'no other node runs it Promoted' in done.result['msg'] and module.changing() == []
 
@@ -555,8 +556,8 @@ def test_under_pacemaker_stopped_here_the_missing_metadata_is_only_reported(host
 SYNC_TARGET = 'cs:SyncTarget ro:Secondary/Primary ds:Inconsistent/UpToDate'
 
 
-@pytest.mark.parametrize('state', [SYNCED, SYNC_TARGET, DOWN])
-def test_under_pacemaker_a_side_down_or_resyncing_is_not_waited_for(host, monkeypatch, state):
+@pytest.mark.parametrize('state', [SYNCED, SYNC_TARGET, DOWN, WAITING.replace('Inconsistent/', 'UpToDate/'), SYNCING])
+def test_under_pacemaker_nothing_is_waited_for(host, monkeypatch, state):
     # With wait_uptodate, a full resync Pacemaker runs (hours on a large volume) would fail the run at its timeout.
     host.set(state)
     table = answers(**managed())
