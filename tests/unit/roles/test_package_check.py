@@ -56,3 +56,14 @@ def test_the_query_names_every_package_quoted():
     query, _ = tasks_of("kvm")
     cmd = evaluate(query["ansible.builtin.command"], {"kvm_packages": ["qemu-system-x86", "libvirt-daemon-system"]})
     assert cmd == "dpkg-query -W -f='${Status} ${Package}\\n' qemu-system-x86 libvirt-daemon-system"
+
+
+def test_the_kvm_role_installs_what_validates_the_guests_xml():
+    # Found on bookworm VMs: the guests role installs each domain XML with `validate: virt-xml-validate`;
+    # bookworm's virt-xml-validate (libvirt-clients 9.0) is a shell script that runs xmllint, and neither
+    # libvirt-clients nor anything else of the kvm role depends on or recommends libxml2-utils, which has
+    # it: "virt-xml-validate: 144: xmllint: not found", and no guest could be defined.
+    domains = (ROOT / "roles/guests/tasks/domains.yml").read_text()
+    assert "virt-xml-validate" in domains
+    defaults = yaml.safe_load((ROOT / "roles/kvm/defaults/main.yml").read_text())
+    assert "libxml2-utils" in defaults["kvm_packages"]
