@@ -74,7 +74,7 @@ def preflight(name):
 def test_a_host_that_never_ran_with_its_peer_is_refused_naming_what_it_lacks(kept, missing):
     check = preflight("Fail if this host never ran the role with its peer")
     variables = role_vars("kvm") | {"__kvm_kept": {"stdout_lines": kept}}
-    assert ", ".join(evaluate(check["vars"]["__missing"], variables)) == missing
+    assert ", ".join(evaluate(check["vars"]["__kvm_missing"], variables)) == missing
     # In the preflight, before any change, and in check mode too (a real run would refuse).
     assert check["when"] == "not __kvm_peer_up" and "check_mode" not in check
 
@@ -85,7 +85,7 @@ def test_the_machine_type_cannot_change_while_the_peer_is_down(kept, passes):
     check = preflight("Refuse a new machine type while the peer is down")
     variables = role_vars("kvm") | {"__kvm_kept": {"stdout_lines": kept}, "kvm_machine_type": "pc-q35-7.2"}
     assert evaluate("{{ " + check["ansible.builtin.assert"]["that"] + " }}", variables | {
-        "__kept": evaluate(check["vars"]["__kept"], variables)}) is passes
+        "__kvm_kept_machine": evaluate(check["vars"]["__kvm_kept_machine"], variables)}) is passes
 
 
 def test_the_guests_capacity_read_survives_a_dead_host():
