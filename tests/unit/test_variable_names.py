@@ -14,10 +14,15 @@ INCLUDES = {"include_role", "import_role", "ansible.builtin.include_role", "ansi
 
 
 def walk(node, where):
-    """Yield (kind, name, where) for each task/block var and each register below node."""
+    """Yield (kind, name, where) for each task/block var and each register or set_fact below node."""
     if isinstance(node, dict):
         if isinstance(node.get("register"), str):
             yield "register", node["register"], where
+        for key in ("set_fact", "ansible.builtin.set_fact"):
+            if isinstance(node.get(key), dict):
+                for name in node[key]:
+                    if name != "cacheable":
+                        yield "register", name, where
         # Plays (hosts:) rank their vars below registered ones too, but are not what this is about;
         # include_role/import_role vars are role params, which rank above registered variables.
         if isinstance(node.get("vars"), dict) and "hosts" not in node and not INCLUDES & node.keys():
@@ -38,7 +43,7 @@ def names(paths):
     return found
 
 
-def test_the_scenarios_never_register_a_name_they_use_as_a_task_var():
+def test_the_scenarios_never_register_or_set_a_name_they_use_as_a_task_var():
     scenarios = [d for d in (ROOT / "molecule").iterdir() if d.is_dir()]
     assert len(scenarios) >= 4
     clashes = []
