@@ -2,9 +2,10 @@
 
 It restarts pacemaker on every host in maintenance mode. The restart drops the transient node attributes,
 among them the connectivity check's pingd, and guests are banned from a host without pingd. Maintenance
-mode may end only once every host that runs the ping clone has its pingd in the CIB again: the scheduler reads the CIB, and since
-Pacemaker 2.1.7 (trixie) attrd holds the probe's value for the 5 s dampening before it writes it there, so
-a wait that asked attrd let the switch to two_node on trixie VMs stop test_dummy (banned by the same rule).
+mode may end only once every host that runs the ping clone has its pingd in the CIB again: the scheduler
+reads the CIB, and since Pacemaker 2.1.7 (trixie) attrd holds the probe's value for the 5 s dampening
+before it writes it there (Pacemaker's changelog and source): with a wait that asked attrd, the switch to
+two_node on trixie VMs still stopped test_dummy, which the same rule bans.
 The command itself runs on a CIB file in tests/integration/test_cluster_switch_over_cib.py.
 """
 from pathlib import Path
