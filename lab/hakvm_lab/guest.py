@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from hakvm_lab import image
-from hakvm_lab.util import LAB_ROOT, LabError, log, require_tools, run
+from hakvm_lab.util import LAB_ROOT, LabError, log, remove_tree, require_tools, run
 
 INIT_SCRIPT = Path(__file__).with_name("guest-init.sh")
 SEQ_SOURCE = Path(__file__).with_name("guest-seq.c")
@@ -62,7 +62,7 @@ def ensure_guest(release):
         return path
     require_tools("apt-get", "apt-cache", "dpkg-deb", "env", "gcc", KEYRING)
     tmp = path.with_name(path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    remove_tree(tmp)
     work = tmp / "work"
     log(f"building the {release} test guest in {path}")
     started = time.monotonic()

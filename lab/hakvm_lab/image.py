@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from hakvm_lab.util import LAB_ROOT, REPO_ROOT, LabError, log, require_tools, run
+from hakvm_lab.util import LAB_ROOT, REPO_ROOT, LabError, log, remove_tree, require_tools, run
 
 RELEASES = ("trixie", "bookworm")
 RECIPE_FILE = REPO_ROOT / "lab" / "image.yml"
@@ -55,7 +55,7 @@ def ensure_image(release):
         return path
     require_tools("mmdebstrap", "systemctl")
     tmp = path.with_name(path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    remove_tree(tmp)
     tmp.mkdir(parents=True)
     rootfs = tmp / "rootfs"
     components = " ".join(rcp["components"])
@@ -84,7 +84,10 @@ def ensure_image(release):
     tmp.rename(path)
     for old in path.parent.glob(f"{release}-*"):
         if old != path:
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                remove_tree(old)        # an older recipe's image, or what a killed build of it left
+            except LabError as err:
+                log(str(err))
     log(f"image {path.name} built in {seconds:.0f} s")
     return path
 

@@ -46,6 +46,34 @@ def require_tools(*names):
         raise LabError(f"missing prerequisite(s): {', '.join(missing)}; run ./dev setup")
 
 
+def mounts_below(path, mountinfo=None):
+    """The mount points at or below path, deepest first, read from /proc/self/mountinfo."""
+    if mountinfo is None:
+        mountinfo = Path("/proc/self/mountinfo").read_text()
+    base = os.path.realpath(path)
+    found = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        point = fields[4].encode().decode("unicode_escape")     # mountinfo writes a space as \040
+        if point == base or point.startswith(base + "/"):
+            found.append(point)
+    return sorted(found, key=lambda p: p.count("/"), reverse=True)
+
+
+def remove_tree(path):
+    """Remove a directory that an interrupted build may have left, unmounting what is mounted in it.
+
+    mmdebstrap mounts /proc, /sys, /dev/pts and /dev/shm inside the rootfs it builds; a build that is
+    killed leaves them mounted, and a plain rmtree would then fail (or walk into them)."""
+    for point in mounts_below(path):
+        run(["umount", "--lazy", point], check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    if os.path.lexists(path):
+        raise LabError(f"cannot remove {path}, left by an interrupted build; remove it by hand")
+
+
 def venv_bin(name):
     """A console script installed beside the running Python (the project's venv)."""
     return str(Path(sys.executable).parent / name)

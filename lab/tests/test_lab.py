@@ -88,3 +88,43 @@ def test_prepare_rootfs_gives_identity_and_vms_a_hardware_only_initramfs(tmp_pat
     assert conf.exists() is dep
     if dep:
         assert "MODULES=dep" in conf.read_text().splitlines()
+
+
+# /proc/self/mountinfo after a killed image build (recorded on the lab machine, 2026-11-26): mmdebstrap
+# had mounted these in the rootfs, so the next build's rmtree could not clear the .tmp directory
+# ("[Errno 17] File exists") and would have descended into /proc and /sys had it tried harder.
+KILLED_BUILD_MOUNTINFO = """\
+27 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+42 27 0:39 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp/rootfs/dev/pts rw,nosuid,noexec,relatime - devpts none rw,uid=5,mode=620,ptmxmode=666
+43 27 0:27 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp/rootfs/dev/shm rw,relatime - tmpfs tmpfs rw,size=24684096k
+44 27 0:22 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp/rootfs/sys ro,nosuid,nodev,noexec,relatime - sysfs sys rw
+45 27 0:40 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp/rootfs/proc ro,relatime - proc proc ro
+46 27 0:41 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmpx/rootfs/proc ro,relatime - proc proc ro
+47 27 0:42 / /var/lib/hakvm-lab/images/with\\040space/proc ro,relatime - proc proc ro
+"""
+
+
+def test_mounts_below_finds_a_killed_builds_mounts_deepest_first():
+    from hakvm_lab.util import mounts_below
+    tmp = "/var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp"
+    found = mounts_below(tmp, KILLED_BUILD_MOUNTINFO)
+    assert sorted(found) == sorted(tmp + "/rootfs/" + p for p in ("dev/pts", "dev/shm", "sys", "proc"))
+    assert found.index(tmp + "/rootfs/dev/pts") < found.index(tmp + "/rootfs/sys")
+    assert mounts_below("/var/lib/hakvm-lab/images/with space", KILLED_BUILD_MOUNTINFO) == [
+        "/var/lib/hakvm-lab/images/with space/proc"]
+    assert mounts_below("/var/lib/hakvm-lab/images/bookworm-1", KILLED_BUILD_MOUNTINFO) == []
+
+
+def test_remove_tree_unmounts_first_and_refuses_what_it_cannot_remove(tmp_path, monkeypatch):
+    from hakvm_lab import util
+    left = tmp_path / "x.tmp"
+    (left / "rootfs" / "proc").mkdir(parents=True)
+    calls = []
+    monkeypatch.setattr(util, "mounts_below", lambda path: [str(left / "rootfs" / "proc")])
+    monkeypatch.setattr(util, "run", lambda argv, check=True: calls.append(argv))
+    util.remove_tree(left)
+    assert calls == [["umount", "--lazy", str(left / "rootfs" / "proc")]] and not left.exists()
+    monkeypatch.setattr(util.shutil, "rmtree", lambda path, ignore_errors=False: None)
+    left.mkdir()
+    with pytest.raises(LabError, match="x.tmp"):
+        util.remove_tree(left)
