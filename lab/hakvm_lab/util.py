@@ -1,6 +1,7 @@
 """Small helpers shared by the lab: running commands, paths, state files."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,15 +50,16 @@ def require_tools(*names):
 def mounts_below(path, mountinfo=None):
     """The mount points at or below path, deepest first, read from /proc/self/mountinfo."""
     if mountinfo is None:
-        mountinfo = Path("/proc/self/mountinfo").read_text()
+        mountinfo = Path("/proc/self/mountinfo").read_text(errors="surrogateescape")
     base = os.path.realpath(path)
     found = []
     for line in mountinfo.splitlines():
         fields = line.split()
         if len(fields) < 5:
             continue
-        point = fields[4].encode().decode("unicode_escape")     # mountinfo writes a space as \040
-        if point == base or point.startswith(base + "/"):
+        # The kernel writes space, tab, newline and backslash as octal escapes (\040, \011, \012, \134).
+        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])
+        if point == base or point.startswith(base.rstrip("/") + "/"):
             found.append(point)
     return sorted(found, key=lambda p: p.count("/"), reverse=True)
 
@@ -65,11 +67,15 @@ def mounts_below(path, mountinfo=None):
 def remove_tree(path):
     """Remove a directory that an interrupted build may have left, unmounting what is mounted in it.
 
-    mmdebstrap mounts /proc, /sys, /dev/pts and /dev/shm inside the rootfs it builds; a build that is
-    killed leaves them mounted, and a plain rmtree would then fail (or walk into them)."""
+    mmdebstrap (root mode) mounts /proc, /sys and /dev/pts inside the rootfs it builds and binds the
+    host's /dev/shm there; a build that is killed leaves them mounted. Nothing is deleted while anything
+    is still mounted below path, and the deletion never crosses into another filesystem."""
     for point in mounts_below(path):
         run(["umount", "--lazy", point], check=False)
-    shutil.rmtree(path, ignore_errors=True)
+    left = mounts_below(path)
+    if left:
+        raise LabError(f"cannot remove {path}: {', '.join(left)} still mounted; unmount and remove it by hand")
+    run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False)
     if os.path.lexists(path):
         raise LabError(f"cannot remove {path}, left by an interrupted build; remove it by hand")
 

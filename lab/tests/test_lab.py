@@ -91,8 +91,8 @@ def test_prepare_rootfs_gives_identity_and_vms_a_hardware_only_initramfs(tmp_pat
 
 
 # /proc/self/mountinfo after a killed image build (recorded on the lab machine, 2026-11-26): mmdebstrap
-# had mounted these in the rootfs, so the next build's rmtree could not clear the .tmp directory
-# ("[Errno 17] File exists") and would have descended into /proc and /sys had it tried harder.
+# had mounted these in the rootfs (dev/shm is a bind of the host's /dev/shm), and the next build's
+# rmtree(ignore_errors=True) walked into them and then failed with "[Errno 17] File exists".
 KILLED_BUILD_MOUNTINFO = """\
 27 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
 42 27 0:39 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp/rootfs/dev/pts rw,nosuid,noexec,relatime - devpts none rw,uid=5,mode=620,ptmxmode=666
@@ -101,30 +101,78 @@ KILLED_BUILD_MOUNTINFO = """\
 45 27 0:40 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp/rootfs/proc ro,relatime - proc proc ro
 46 27 0:41 / /var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmpx/rootfs/proc ro,relatime - proc proc ro
 47 27 0:42 / /var/lib/hakvm-lab/images/with\\040space/proc ro,relatime - proc proc ro
+48 27 0:43 / /var/lib/hakvm-lab/images/imäges\\134x/proc ro,relatime - proc proc ro
 """
 
 
 def test_mounts_below_finds_a_killed_builds_mounts_deepest_first():
     from hakvm_lab.util import mounts_below
     tmp = "/var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp"
-    found = mounts_below(tmp, KILLED_BUILD_MOUNTINFO)
+    found = mounts_below(tmp + "/", KILLED_BUILD_MOUNTINFO)
     assert sorted(found) == sorted(tmp + "/rootfs/" + p for p in ("dev/pts", "dev/shm", "sys", "proc"))
     assert found.index(tmp + "/rootfs/dev/pts") < found.index(tmp + "/rootfs/sys")
     assert mounts_below("/var/lib/hakvm-lab/images/with space", KILLED_BUILD_MOUNTINFO) == [
         "/var/lib/hakvm-lab/images/with space/proc"]
+    assert mounts_below("/var/lib/hakvm-lab/images/imäges\\x", KILLED_BUILD_MOUNTINFO) == [
+        "/var/lib/hakvm-lab/images/imäges\\x/proc"]
     assert mounts_below("/var/lib/hakvm-lab/images/bookworm-1", KILLED_BUILD_MOUNTINFO) == []
 
 
-def test_remove_tree_unmounts_first_and_refuses_what_it_cannot_remove(tmp_path, monkeypatch):
+def fake_mounts(monkeypatch, mounted, umount_works=True):
+    """Stand in for the kernel: umount takes a point off `mounted` (if it works), rm removes for real."""
+    import shutil
+
+    from hakvm_lab import util
+    calls = []
+
+    def run(argv, check=True):
+        calls.append(argv)
+        if argv[0] == "umount" and umount_works:
+            mounted.remove(argv[-1])
+        if argv[0] == "rm":
+            shutil.rmtree(argv[-1])
+    monkeypatch.setattr(util, "mounts_below", lambda path: list(mounted))
+    monkeypatch.setattr(util, "run", run)
+    return calls
+
+
+def test_remove_tree_unmounts_first_then_deletes_within_one_filesystem(tmp_path, monkeypatch):
     from hakvm_lab import util
     left = tmp_path / "x.tmp"
-    (left / "rootfs" / "proc").mkdir(parents=True)
-    calls = []
-    monkeypatch.setattr(util, "mounts_below", lambda path: [str(left / "rootfs" / "proc")])
-    monkeypatch.setattr(util, "run", lambda argv, check=True: calls.append(argv))
+    shm = left / "rootfs" / "dev" / "shm"
+    shm.mkdir(parents=True)
+    calls = fake_mounts(monkeypatch, [str(shm)])
     util.remove_tree(left)
-    assert calls == [["umount", "--lazy", str(left / "rootfs" / "proc")]] and not left.exists()
-    monkeypatch.setattr(util.shutil, "rmtree", lambda path, ignore_errors=False: None)
+    assert calls == [["umount", "--lazy", str(shm)], ["rm", "-rf", "--one-file-system", "--", str(left)]]
+    assert not left.exists()
+
+
+def test_remove_tree_deletes_nothing_while_a_mount_stays(tmp_path, monkeypatch):
+    from hakvm_lab import util
+    left = tmp_path / "x.tmp"
+    shm = left / "rootfs" / "dev" / "shm"
+    shm.mkdir(parents=True)
+    (shm / "host-file").write_text("the host's /dev/shm")
+    calls = fake_mounts(monkeypatch, [str(shm)], umount_works=False)
+    with pytest.raises(LabError, match="still mounted"):
+        util.remove_tree(left)
+    assert all(argv[0] != "rm" for argv in calls) and (shm / "host-file").exists()
+
+
+def test_remove_tree_names_what_it_cannot_remove(tmp_path, monkeypatch):
+    from hakvm_lab import util
+    left = tmp_path / "x.tmp"
     left.mkdir()
+    monkeypatch.setattr(util, "mounts_below", lambda path: [])
+    monkeypatch.setattr(util, "run", lambda argv, check=True: None)
     with pytest.raises(LabError, match="x.tmp"):
         util.remove_tree(left)
+
+
+def test_remove_tree_removes_a_plain_directory_with_the_real_rm(tmp_path):
+    from hakvm_lab import util
+    left = tmp_path / "x.tmp"
+    (left / "rootfs" / "etc").mkdir(parents=True)
+    (left / "rootfs" / "etc" / "hostname").write_text("hv1\n")
+    util.remove_tree(left)
+    assert not left.exists() and tmp_path.exists()
