@@ -176,3 +176,33 @@ def test_remove_tree_removes_a_plain_directory_with_the_real_rm(tmp_path):
     (left / "rootfs" / "etc" / "hostname").write_text("hv1\n")
     util.remove_tree(left)
     assert not left.exists() and tmp_path.exists()
+
+
+def test_remove_tree_over_real_mounts_keeps_what_they_showed(tmp_path):
+    """What a killed mmdebstrap leaves, made for real: a bind mount of a directory that must survive
+    (as the host's /dev/shm) and a proc mount, under the directory to remove."""
+    import os
+    import subprocess
+
+    from hakvm_lab import util
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount")
+    host_shm = tmp_path / "host-shm"
+    host_shm.mkdir()
+    (host_shm / "in-use").write_text("must survive")
+    left = tmp_path / "x.tmp"
+    for sub in ("rootfs/dev/shm", "rootfs/proc"):
+        (left / sub).mkdir(parents=True)
+    try:
+        subprocess.run(["mount", "--bind", str(host_shm), str(left / "rootfs/dev/shm")], check=True)
+        subprocess.run(["mount", "-t", "proc", "proc", str(left / "rootfs/proc")], check=True)
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        pytest.skip("cannot mount here")
+    try:
+        assert len(util.mounts_below(left)) == 2
+        util.remove_tree(left)
+        assert not left.exists() and util.mounts_below(left) == []
+        assert (host_shm / "in-use").read_text() == "must survive"
+    finally:
+        for point in util.mounts_below(left):
+            subprocess.run(["umount", "--lazy", point], check=False)
