@@ -1,7 +1,11 @@
-"""Unit tests of the lab's pure parts: topology checks, the image recipe, node identity."""
+"""Unit tests of the lab: topology checks, the image recipe, node identity, clearing what a killed build left."""
+import os
+import shutil
+import subprocess
+
 import pytest
 
-from hakvm_lab import image, nodes, topology
+from hakvm_lab import image, nodes, topology, util
 from hakvm_lab.util import LabError
 
 
@@ -106,23 +110,19 @@ KILLED_BUILD_MOUNTINFO = """\
 
 
 def test_mounts_below_finds_a_killed_builds_mounts_deepest_first():
-    from hakvm_lab.util import mounts_below
     tmp = "/var/lib/hakvm-lab/images/trixie-5cd2fd024bfb.tmp"
-    found = mounts_below(tmp + "/", KILLED_BUILD_MOUNTINFO)
+    found = util.mounts_below(tmp + "/", KILLED_BUILD_MOUNTINFO)
     assert sorted(found) == sorted(tmp + "/rootfs/" + p for p in ("dev/pts", "dev/shm", "sys", "proc"))
     assert found.index(tmp + "/rootfs/dev/pts") < found.index(tmp + "/rootfs/sys")
-    assert mounts_below("/var/lib/hakvm-lab/images/with space", KILLED_BUILD_MOUNTINFO) == [
+    assert util.mounts_below("/var/lib/hakvm-lab/images/with space", KILLED_BUILD_MOUNTINFO) == [
         "/var/lib/hakvm-lab/images/with space/proc"]
-    assert mounts_below("/var/lib/hakvm-lab/images/imäges\\x", KILLED_BUILD_MOUNTINFO) == [
+    assert util.mounts_below("/var/lib/hakvm-lab/images/imäges\\x", KILLED_BUILD_MOUNTINFO) == [
         "/var/lib/hakvm-lab/images/imäges\\x/proc"]
-    assert mounts_below("/var/lib/hakvm-lab/images/bookworm-1", KILLED_BUILD_MOUNTINFO) == []
+    assert util.mounts_below("/var/lib/hakvm-lab/images/bookworm-1", KILLED_BUILD_MOUNTINFO) == []
 
 
 def fake_mounts(monkeypatch, mounted, umount_works=True):
     """Stand in for the kernel: umount takes a point off `mounted` (if it works), rm removes for real."""
-    import shutil
-
-    from hakvm_lab import util
     calls = []
 
     def run(argv, check=True):
@@ -137,7 +137,6 @@ def fake_mounts(monkeypatch, mounted, umount_works=True):
 
 
 def test_remove_tree_unmounts_first_then_deletes_within_one_filesystem(tmp_path, monkeypatch):
-    from hakvm_lab import util
     left = tmp_path / "x.tmp"
     shm = left / "rootfs" / "dev" / "shm"
     shm.mkdir(parents=True)
@@ -148,7 +147,6 @@ def test_remove_tree_unmounts_first_then_deletes_within_one_filesystem(tmp_path,
 
 
 def test_remove_tree_deletes_nothing_while_a_mount_stays(tmp_path, monkeypatch):
-    from hakvm_lab import util
     left = tmp_path / "x.tmp"
     shm = left / "rootfs" / "dev" / "shm"
     shm.mkdir(parents=True)
@@ -160,7 +158,6 @@ def test_remove_tree_deletes_nothing_while_a_mount_stays(tmp_path, monkeypatch):
 
 
 def test_remove_tree_names_what_it_cannot_remove(tmp_path, monkeypatch):
-    from hakvm_lab import util
     left = tmp_path / "x.tmp"
     left.mkdir()
     monkeypatch.setattr(util, "mounts_below", lambda path: [])
@@ -170,7 +167,6 @@ def test_remove_tree_names_what_it_cannot_remove(tmp_path, monkeypatch):
 
 
 def test_remove_tree_removes_a_plain_directory_with_the_real_rm(tmp_path):
-    from hakvm_lab import util
     left = tmp_path / "x.tmp"
     (left / "rootfs" / "etc").mkdir(parents=True)
     (left / "rootfs" / "etc" / "hostname").write_text("hv1\n")
@@ -181,10 +177,6 @@ def test_remove_tree_removes_a_plain_directory_with_the_real_rm(tmp_path):
 def test_remove_tree_over_real_mounts_keeps_what_they_showed(tmp_path):
     """What a killed mmdebstrap leaves, made for real: a bind mount of a directory that must survive
     (as the host's /dev/shm) and a proc mount, under the directory to remove."""
-    import os
-    import subprocess
-
-    from hakvm_lab import util
     if os.geteuid() != 0:
         pytest.skip("needs root to mount")
     host_shm = tmp_path / "host-shm"
